@@ -1,0 +1,144 @@
+import accepts from '@fastify/accepts';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { DatasetStore } from './datasets/store.js';
+import { ServiceUnavailable, UnsupportedMediaType } from './errors.js';
+import { JobEngine } from './jobs/engine.js';
+import { createPool, type RowPool } from './jobs/pool.js';
+import { MemoryBudget } from './memory.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import datasetRoutes from './routes/datasets.js';
+import healthRoutes from './routes/health.js';
+import jobRoutes from './routes/jobs.js';
+import metricsRoutes from './routes/metrics.js';
+import { ErrorResponse } from './schemas/common.js';
+import { Dataset } from './schemas/datasets.js';
+import { JobSchema } from './schemas/jobs.js';
+
+export interface AppOptions {
+  /** Another worker module, for tests that need a worker to fail on purpose. */
+  readonly workerFile?: URL;
+  /** Pino options; defaults to the configured level. */
+  readonly logger?: boolean | object;
+}
+
+export interface Rowpool {
+  readonly config: Config;
+  readonly budget: MemoryBudget;
+  readonly store: DatasetStore;
+  readonly pool: RowPool;
+  readonly engine: JobEngine;
+  readonly metrics: Metrics;
+  /** Stops taking uploads and jobs, lets running jobs finish within the grace period, cancels the rest. */
+  shutdown(): Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    rowpool: Rowpool;
+  }
+}
+
+/**
+ * Bodies are validated strictly (no coercion, unknown properties refused rather than dropped);
+ * query strings and path parameters arrive as text and are coerced to the declared types.
+ */
+function validators() {
+  const base = { allErrors: false, strict: false, useDefaults: true, removeAdditional: false } as const;
+  const strict = new Ajv({ ...base, coerceTypes: false });
+  const coercing = new Ajv({ ...base, coerceTypes: true });
+  for (const ajv of [strict, coercing]) ajv.addFormat('date-time', true);
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === 'body' ? strict : coercing).compile(schema);
+}
+
+/** Routes that take new work, refused while shutting down. */
+const INTAKE_ROUTES = new Set(['/v1/datasets', '/v1/datasets/:id/jobs']);
+
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    bodyLimit: config.textBodyLimit,
+    forceCloseConnections: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(validators());
+
+  const budget = new MemoryBudget(config.memoryLimit);
+  const store = new DatasetStore();
+  const pool = createPool(config.threads, options.workerFile);
+  let stopping = false;
+  const metrics = createMetrics({
+    datasets: () => ({ count: store.count, bytes: store.totalBytes }),
+    resultBytes: () => engine.resultBytes,
+    memoryLimit: () => budget.limit,
+    jobsActive: () => engine.activeCounts(),
+    pool: () => ({ threads: pool.threads, queueSize: pool.queueSize, utilization: pool.utilization }),
+  });
+  const engine = new JobEngine({ store, budget, pool, metrics, log: app.log });
+  app.decorate('rowpool', {
+    config,
+    budget,
+    store,
+    pool,
+    engine,
+    metrics,
+    async shutdown() {
+      stopping = true;
+      await engine.shutdown(config.shutdownGraceSeconds);
+    },
+  });
+  app.addHook('onClose', async () => {
+    await pool.close();
+  });
+
+  app.addHook('onRequest', async (request) => {
+    if (stopping && request.method === 'POST' && INTAKE_ROUTES.has(request.routeOptions.url ?? '')) {
+      throw new ServiceUnavailable('rowpool is shutting down and takes no new uploads or jobs');
+    }
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: reply.statusCode },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    let err = error;
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      err = new UnsupportedMediaType(request.headers['content-type'] ?? '(none)');
+    }
+    const status = err.statusCode ?? 500;
+    // A request refused before its body was read: close the connection rather than read the rest.
+    if (!request.raw.complete) reply.header('connection', 'close');
+    if (status >= 500) {
+      request.log.error({ err }, 'request failed');
+      return reply.code(status).send({
+        statusCode: status,
+        error: status === 503 ? 'Service Unavailable' : 'Internal Server Error',
+        message: status === 503 ? err.message : 'an internal error occurred; see the server log',
+      });
+    }
+    request.log.info({ code: err.code, message: err.message }, 'request refused');
+    return reply.code(status).send(err);
+  });
+
+  app.removeContentTypeParser('text/plain');
+  app.addSchema(ErrorResponse);
+  app.addSchema(Dataset);
+  app.addSchema(JobSchema);
+  await app.register(accepts);
+  await app.register(healthRoutes, { notReadyReason: () => (stopping ? 'shutting down' : undefined) });
+  await app.register(metricsRoutes, { registry: metrics.registry });
+  await app.register(datasetRoutes, {
+    store,
+    budget,
+    metrics,
+    textBodyLimit: config.textBodyLimit,
+    reclaim: () => pool.reclaim(),
+  });
+  await app.register(jobRoutes, { engine });
+  return app;
+}

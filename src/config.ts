@@ -1,0 +1,128 @@
+import os from 'node:os';
+
+/**
+ * Everything rowpool reads from its environment, validated once at start. The pool size and the
+ * memory limit are needed before Fastify exists, so this is plain code rather than a Fastify plugin.
+ */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: LogLevel;
+  /** The most bytes datasets, uploads in flight and job results may hold together. */
+  readonly memoryLimit: number;
+  readonly threads: number;
+  readonly shutdownGraceSeconds: number;
+  /** Largest JSON or CSV body; those formats are parsed in memory, unlike .npy and raw uploads. */
+  readonly textBodyLimit: number;
+  readonly apiToken: string | undefined;
+  readonly metricsToken: string | undefined;
+  readonly preload: readonly PreloadEntry[];
+}
+
+export interface PreloadEntry {
+  readonly name: string;
+  readonly path: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  t: 1e12,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/** Parses `1073741824`, `512MiB`, `4GiB`, `1.5GB`; undefined when the text is not a size. */
+export function parseByteSize(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  if (!match) return undefined;
+  const unit = UNITS[match[2].toLowerCase()];
+  if (unit === undefined) return undefined;
+  const bytes = Math.floor(Number(match[1]) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : undefined;
+}
+
+/** Half of what this process may use: the cgroup limit when there is one, else the machine's memory. */
+export function defaultMemoryLimit(): number {
+  const constrained = process.constrainedMemory?.() ?? 0;
+  const total = os.totalmem();
+  const usable = constrained > 0 && constrained < total ? constrained : total;
+  return Math.floor(usable / 2);
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function byteSize(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = parseByteSize(raw);
+  if (value === undefined || value <= 0) {
+    throw new ConfigError(
+      `${name} must be a positive size in bytes or with a unit (e.g. 1073741824, 512MiB, 4GiB), got "${raw}"`,
+    );
+  }
+  return value;
+}
+
+function parsePreload(raw: string | undefined): PreloadEntry[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  return raw.split(',').map((item) => {
+    const eq = item.indexOf('=');
+    const name = item.slice(0, eq).trim();
+    const path = item.slice(eq + 1).trim();
+    if (eq < 1 || name === '' || path === '') {
+      throw new ConfigError(`ROWPOOL_PRELOAD must be a comma-separated list of name=path.npy, got "${item}"`);
+    }
+    return { name, path };
+  });
+}
+
+function token(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (/\s/.test(raw)) throw new ConfigError(`${name} must not contain white space`);
+  return raw;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const logLevel = env.LOG_LEVEL === undefined || env.LOG_LEVEL === '' ? 'info' : env.LOG_LEVEL;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  return {
+    host: env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST,
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    logLevel: logLevel as LogLevel,
+    memoryLimit: byteSize(env, 'ROWPOOL_MEMORY_LIMIT', defaultMemoryLimit()),
+    threads: integer(env, 'ROWPOOL_THREADS', os.availableParallelism(), 1, 1024),
+    shutdownGraceSeconds: integer(env, 'ROWPOOL_SHUTDOWN_GRACE', 10, 0, 3600),
+    textBodyLimit: byteSize(env, 'ROWPOOL_TEXT_BODY_LIMIT', 64 * 2 ** 20),
+    apiToken: token(env, 'ROWPOOL_API_TOKEN'),
+    metricsToken: token(env, 'ROWPOOL_METRICS_TOKEN'),
+    preload: parsePreload(env.ROWPOOL_PRELOAD),
+  };
+}

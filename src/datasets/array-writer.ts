@@ -1,0 +1,134 @@
+import { BodySizeMismatch, InvalidDatasetRequest } from '../errors.js';
+
+/**
+ * Writes an array's bytes, as they arrive in chunks, into its shared buffer in little-endian C order.
+ * The common case (little-endian, C order) is one copy per chunk; big-endian data is swapped in place
+ * once whole elements have landed; Fortran-order data is scattered element by element to its C-order
+ * place, so no second buffer is ever needed.
+ */
+export class ArrayWriter {
+  readonly #target: SharedArrayBuffer;
+  readonly #itemsize: number;
+  readonly #bigEndian: boolean;
+  readonly #scatter: FortranScatter | undefined;
+  #received = 0;
+  #swapped = 0;
+
+  constructor(target: SharedArrayBuffer, itemsize: number, bigEndian: boolean, fortranShape?: readonly number[]) {
+    this.#target = target;
+    this.#itemsize = itemsize;
+    this.#bigEndian = bigEndian && itemsize > 1;
+    this.#scatter =
+      fortranShape !== undefined && fortranShape.filter((d) => d > 1).length > 1
+        ? new FortranScatter(target, itemsize, this.#bigEndian, fortranShape)
+        : undefined;
+  }
+
+  get received(): number {
+    return this.#received;
+  }
+
+  write(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    const total = this.#target.byteLength;
+    if (this.#received + chunk.length > total) {
+      throw new BodySizeMismatch(
+        `the body holds more bytes than the declared dtype and shape need (${total} data bytes): trailing bytes`,
+      );
+    }
+    if (this.#scatter !== undefined) {
+      this.#scatter.write(chunk);
+    } else {
+      new Uint8Array(this.#target, this.#received, chunk.length).set(chunk);
+      if (this.#bigEndian) this.#swapWholeElements(this.#received + chunk.length);
+    }
+    this.#received += chunk.length;
+  }
+
+  /** Throws unless every byte the shape promises has arrived. */
+  end(): void {
+    const total = this.#target.byteLength;
+    if (this.#received !== total) {
+      throw new BodySizeMismatch(
+        `the body is truncated: the dtype and shape need ${total} data bytes but ${this.#received} arrived`,
+      );
+    }
+  }
+
+  #swapWholeElements(end: number): void {
+    const upTo = end - (end % this.#itemsize);
+    if (upTo <= this.#swapped) return;
+    const bytes = Buffer.from(this.#target, this.#swapped, upTo - this.#swapped);
+    if (this.#itemsize === 2) bytes.swap16();
+    else if (this.#itemsize === 4) bytes.swap32();
+    else bytes.swap64();
+    this.#swapped = upTo;
+  }
+}
+
+/** Walks the array's index in Fortran order (first axis fastest) and keeps its C-order offset. */
+class FortranScatter {
+  readonly #bytes: Uint8Array;
+  readonly #itemsize: number;
+  readonly #bigEndian: boolean;
+  readonly #shape: readonly number[];
+  readonly #strides: number[];
+  readonly #index: number[];
+  readonly #pending: Uint8Array;
+  #pendingLength = 0;
+  #offset = 0;
+
+  constructor(target: SharedArrayBuffer, itemsize: number, bigEndian: boolean, shape: readonly number[]) {
+    if (target.byteLength >= 2 ** 32) {
+      throw new InvalidDatasetRequest('Fortran-order arrays are limited to 4 GiB; send larger arrays in C order');
+    }
+    this.#bytes = new Uint8Array(target);
+    this.#itemsize = itemsize;
+    this.#bigEndian = bigEndian;
+    this.#shape = shape;
+    this.#strides = shape.map(() => 0);
+    let stride = itemsize;
+    for (let d = shape.length - 1; d >= 0; d--) {
+      this.#strides[d] = stride;
+      stride *= shape[d];
+    }
+    this.#index = shape.map(() => 0);
+    this.#pending = new Uint8Array(itemsize);
+  }
+
+  write(chunk: Uint8Array): void {
+    let pos = 0;
+    if (this.#pendingLength > 0) {
+      const take = Math.min(this.#itemsize - this.#pendingLength, chunk.length);
+      this.#pending.set(chunk.subarray(0, take), this.#pendingLength);
+      this.#pendingLength += take;
+      pos = take;
+      if (this.#pendingLength < this.#itemsize) return;
+      this.#place(this.#pending, 0);
+      this.#pendingLength = 0;
+    }
+    const size = this.#itemsize;
+    for (; pos + size <= chunk.length; pos += size) this.#place(chunk, pos);
+    if (pos < chunk.length) {
+      this.#pending.set(chunk.subarray(pos));
+      this.#pendingLength = chunk.length - pos;
+    }
+  }
+
+  #place(source: Uint8Array, at: number): void {
+    const size = this.#itemsize;
+    const out = this.#bytes;
+    const dest = this.#offset;
+    if (this.#bigEndian) for (let b = 0; b < size; b++) out[dest + b] = source[at + size - 1 - b];
+    else for (let b = 0; b < size; b++) out[dest + b] = source[at + b];
+    const shape = this.#shape;
+    const index = this.#index;
+    for (let d = 0; d < shape.length; d++) {
+      index[d]++;
+      this.#offset += this.#strides[d];
+      if (index[d] < shape[d]) return;
+      this.#offset -= shape[d] * this.#strides[d];
+      index[d] = 0;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { BodySizeMismatch, InvalidNpy } from '../errors.js';
+import type { MemoryBudget } from '../memory.js';
+import { ArrayWriter } from './array-writer.js';
+import { DTYPE_INFO, type DType, elementCount } from './dtypes.js';
+import { npyDataOffset, parseNpyHeader } from './npy.js';
+import type { FilledArray } from './store.js';
+
+/**
+ * Streams an upload into a new SharedArrayBuffer. The size is known from the header (or the query)
+ * before any data byte is read, so memory is reserved first and the body is copied once, chunk by
+ * chunk, into its final place: peak memory for an N-byte upload is N plus one chunk.
+ *
+ * The source is read through its iterator and never destroyed here: for an HTTP request that would
+ * reset the socket before the error response could be sent.
+ */
+export async function readNpyStream(
+  body: AsyncIterable<Uint8Array>,
+  budget: MemoryBudget,
+  contentLength?: number,
+): Promise<FilledArray> {
+  const chunks = body[Symbol.asyncIterator]();
+  let prefix: Buffer = Buffer.alloc(0);
+  let dataOffset: number | undefined;
+  while (dataOffset === undefined || prefix.length < dataOffset) {
+    const next = await chunks.next();
+    if (next.done) {
+      throw new InvalidNpy(prefix.length === 0 ? 'the body is empty' : 'the body ends inside the header');
+    }
+    prefix = Buffer.concat([prefix, next.value]);
+    dataOffset ??= npyDataOffset(prefix);
+  }
+  const header = parseNpyHeader(prefix);
+  const bytes = elementCount(header.shape) * DTYPE_INFO[header.dtype].itemsize;
+  const reservation = budget.reserve(bytes);
+  try {
+    if (contentLength !== undefined && contentLength !== header.dataOffset + bytes) {
+      throw new BodySizeMismatch(
+        `Content-Length is ${contentLength} but the header's dtype and shape need ${header.dataOffset + bytes} bytes`,
+      );
+    }
+    const buffer = new SharedArrayBuffer(bytes);
+    const writer = new ArrayWriter(
+      buffer,
+      DTYPE_INFO[header.dtype].itemsize,
+      header.bigEndian,
+      header.fortranOrder ? header.shape : undefined,
+    );
+    writer.write(prefix.subarray(header.dataOffset));
+    await drainInto(chunks, writer);
+    return { dtype: header.dtype, shape: header.shape, buffer, reservation };
+  } catch (err) {
+    reservation.release();
+    throw err;
+  }
+}
+
+/** Raw little-endian C-order bytes whose dtype and shape came with the request. */
+export async function readRawStream(
+  body: AsyncIterable<Uint8Array>,
+  budget: MemoryBudget,
+  dtype: DType,
+  shape: readonly number[],
+  contentLength?: number,
+): Promise<FilledArray> {
+  const bytes = elementCount(shape) * DTYPE_INFO[dtype].itemsize;
+  const reservation = budget.reserve(bytes);
+  try {
+    if (contentLength !== undefined && contentLength !== bytes) {
+      throw new BodySizeMismatch(
+        `Content-Length is ${contentLength} but dtype ${dtype} and shape (${shape.join(', ')}) need ${bytes} bytes`,
+      );
+    }
+    const buffer = new SharedArrayBuffer(bytes);
+    const writer = new ArrayWriter(buffer, DTYPE_INFO[dtype].itemsize, false);
+    await drainInto(body[Symbol.asyncIterator](), writer);
+    return { dtype, shape, buffer, reservation };
+  } catch (err) {
+    reservation.release();
+    throw err;
+  }
+}
+
+async function drainInto(chunks: AsyncIterator<Uint8Array>, writer: ArrayWriter): Promise<void> {
+  for (;;) {
+    const next = await chunks.next();
+    if (next.done) break;
+    writer.write(next.value);
+  }
+  writer.end();
+}

@@ -1,0 +1,227 @@
+/**
+ * The `.npy` format (NumPy's `format.py`, versions 1.0, 2.0 and 3.0), as a pure codec: it reads and
+ * writes headers and never touches a stream. The header is a Python dict literal; it is parsed here
+ * as data by a small literal parser, never evaluated. No npm package reads `.npy` headers properly
+ * (byte order, Fortran order and v2/v3 lengths are commonly ignored), so this is written by hand.
+ */
+import { type DType, descrOf, parseDescr, SUPPORTED_DTYPES_TEXT } from './dtypes.js';
+import { InvalidNpy, UnsupportedDtype } from '../errors.js';
+
+export const NPY_MAGIC = Uint8Array.of(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59); // \x93NUMPY
+/** NumPy refuses headers over 10 000 bytes by default; allow more, but bound what is buffered. */
+export const MAX_HEADER_BYTES = 65536;
+const PREAMBLE_V1 = 10;
+const PREAMBLE_V2 = 12;
+
+export interface NpyHeader {
+  readonly dtype: DType;
+  readonly bigEndian: boolean;
+  readonly fortranOrder: boolean;
+  readonly shape: number[];
+  /** Offset of the first data byte in the file. */
+  readonly dataOffset: number;
+}
+
+export function startsWithMagic(bytes: Uint8Array): boolean {
+  if (bytes.length < NPY_MAGIC.length) return false;
+  for (let i = 0; i < NPY_MAGIC.length; i++) if (bytes[i] !== NPY_MAGIC[i]) return false;
+  return true;
+}
+
+/**
+ * How many bytes the magic, version, length field and header take, read from the first bytes of a
+ * file; undefined while fewer bytes than the length field needs have arrived.
+ */
+export function npyDataOffset(prefix: Uint8Array): number | undefined {
+  const magicLength = Math.min(prefix.length, NPY_MAGIC.length);
+  for (let i = 0; i < magicLength; i++) {
+    if (prefix[i] !== NPY_MAGIC[i]) throw new InvalidNpy('the body does not start with the NPY magic \\x93NUMPY');
+  }
+  if (prefix.length < 8) return undefined;
+  const major = prefix[6];
+  if (major !== 1 && major !== 2 && major !== 3) {
+    throw new InvalidNpy(`format version ${major}.${prefix[7]} is not supported (1.0, 2.0 and 3.0 are)`);
+  }
+  const preamble = major === 1 ? PREAMBLE_V1 : PREAMBLE_V2;
+  if (prefix.length < preamble) return undefined;
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  if (headerLength > MAX_HEADER_BYTES) {
+    throw new InvalidNpy(`the header is ${headerLength} bytes; at most ${MAX_HEADER_BYTES} are accepted`);
+  }
+  return preamble + headerLength;
+}
+
+/** Parses magic, version and header dict; `bytes` must hold at least `npyDataOffset(bytes)` bytes. */
+export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
+  const dataOffset = npyDataOffset(bytes);
+  if (dataOffset === undefined || bytes.length < dataOffset) throw new InvalidNpy('the header is truncated');
+  const preamble = bytes[6] === 1 ? PREAMBLE_V1 : PREAMBLE_V2;
+  const encoding = bytes[6] === 3 ? 'utf-8' : 'latin1';
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset + preamble, dataOffset - preamble).toString(encoding);
+  const dict = parseLiteral(text);
+  if (!(dict instanceof Map)) throw new InvalidNpy('the header is not a dict literal');
+  const keys = [...dict.keys()].sort().join(',');
+  if (keys !== 'descr,fortran_order,shape') {
+    throw new InvalidNpy(`the header must have exactly the keys descr, fortran_order and shape, not ${keys || 'none'}`);
+  }
+  const descr = dict.get('descr');
+  if (typeof descr !== 'string') {
+    throw new UnsupportedDtype(
+      `${Array.isArray(descr) ? 'structured' : String(descr)} (descr ${literalText(descr)})`,
+      SUPPORTED_DTYPES_TEXT,
+    );
+  }
+  const parsed = parseDescr(descr);
+  if (parsed === undefined) throw new UnsupportedDtype(`'${descr}'`, SUPPORTED_DTYPES_TEXT);
+  const fortranOrder = dict.get('fortran_order');
+  if (typeof fortranOrder !== 'boolean') throw new InvalidNpy('fortran_order must be True or False');
+  const shape = dict.get('shape');
+  if (!Array.isArray(shape)) throw new InvalidNpy('shape must be a tuple of non-negative integers');
+  for (const dim of shape) {
+    if (typeof dim !== 'bigint' || dim < 0n || dim > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new InvalidNpy(`shape ${literalText(shape)} must hold non-negative integers`);
+    }
+  }
+  if (shape.length === 0) throw new InvalidNpy('0-d arrays (shape ()) are not datasets; send at least 1 dimension');
+  return {
+    dtype: parsed.dtype,
+    bigEndian: parsed.bigEndian,
+    fortranOrder,
+    shape: shape.map((d) => Number(d)),
+    dataOffset,
+  };
+}
+
+/**
+ * A version 1.0 header (2.0 when it does not fit in 65535 bytes) for a little-endian C-order array,
+ * padded with spaces so the data starts at a multiple of 64 bytes, as NumPy writes it.
+ */
+export function formatNpyHeader(descr: string, shape: readonly number[]): Buffer {
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  const dict = `{'descr': ${descr.startsWith('[') ? descr : `'${descr}'`}, 'fortran_order': False, 'shape': ${shapeText}, }`;
+  let preamble = PREAMBLE_V1;
+  let total = Math.ceil((preamble + dict.length + 1) / 64) * 64;
+  if (total - preamble > 0xffff) {
+    preamble = PREAMBLE_V2;
+    total = Math.ceil((preamble + dict.length + 1) / 64) * 64;
+  }
+  const out = Buffer.alloc(total, 0x20);
+  out.set(NPY_MAGIC, 0);
+  out[6] = preamble === PREAMBLE_V1 ? 1 : 2;
+  out[7] = 0;
+  if (preamble === PREAMBLE_V1) out.writeUInt16LE(total - preamble, 8);
+  else out.writeUInt32LE(total - preamble, 8);
+  out.write(dict, preamble, 'latin1');
+  out[total - 1] = 0x0a;
+  return out;
+}
+
+export function npyHeaderFor(dtype: DType, shape: readonly number[]): Buffer {
+  return formatNpyHeader(descrOf(dtype), shape);
+}
+
+type Literal = string | bigint | number | boolean | null | Literal[] | Map<string, Literal>;
+
+function literalText(value: Literal | undefined): string {
+  if (Array.isArray(value)) return `(${value.map(literalText).join(', ')})`;
+  if (typeof value === 'string') return `'${value}'`;
+  return String(value);
+}
+
+/** A parser for the Python literals a header may hold: dicts, tuples, lists, strings, numbers, bools, None. */
+function parseLiteral(text: string): Literal {
+  let pos = 0;
+  const fail = (what: string): never => {
+    throw new InvalidNpy(`the header is not a plain dict literal (${what} at offset ${pos})`);
+  };
+  const skipSpace = () => {
+    while (pos < text.length && /\s/.test(text[pos])) pos++;
+  };
+  const parseSequence = (close: string): Literal[] => {
+    const items: Literal[] = [];
+    for (;;) {
+      skipSpace();
+      if (text[pos] === close) {
+        pos++;
+        return items;
+      }
+      items.push(parseValue());
+      skipSpace();
+      if (text[pos] === ',') pos++;
+      else if (text[pos] !== close) fail(`expected ',' or '${close}'`);
+    }
+  };
+  const parseDict = (): Map<string, Literal> => {
+    const dict = new Map<string, Literal>();
+    for (;;) {
+      skipSpace();
+      if (text[pos] === '}') {
+        pos++;
+        return dict;
+      }
+      const key = parseValue();
+      if (typeof key !== 'string') fail('a dict key that is not a string');
+      skipSpace();
+      if (text[pos] !== ':') fail("expected ':'");
+      pos++;
+      if (dict.has(key as string)) fail(`a repeated key '${key}'`);
+      dict.set(key as string, parseValue());
+      skipSpace();
+      if (text[pos] === ',') pos++;
+      else if (text[pos] !== '}') fail("expected ',' or '}'");
+    }
+  };
+  const parseString = (quote: string): string => {
+    let out = '';
+    for (;;) {
+      if (pos >= text.length) fail('an unterminated string');
+      const ch = text[pos++];
+      if (ch === quote) return out;
+      if (ch === '\\') {
+        out += text[pos++] ?? '';
+      } else {
+        out += ch;
+      }
+    }
+  };
+  const parseValue = (): Literal => {
+    skipSpace();
+    const ch = text[pos];
+    if (ch === '{') {
+      pos++;
+      return parseDict();
+    }
+    if (ch === '(') {
+      pos++;
+      return parseSequence(')');
+    }
+    if (ch === '[') {
+      pos++;
+      return parseSequence(']');
+    }
+    if (ch === "'" || ch === '"') {
+      pos++;
+      return parseString(ch);
+    }
+    const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(pos));
+    if (word) {
+      pos += word[0].length;
+      if (word[0] === 'True') return true;
+      if (word[0] === 'False') return false;
+      if (word[0] === 'None') return null;
+      return fail(`the name ${word[0]}, which is not a literal`);
+    }
+    const num = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?L?/.exec(text.slice(pos));
+    if (num) {
+      pos += num[0].length;
+      const digits = num[0].replace(/L$/, '');
+      return /^[-+]?\d+$/.test(digits) ? BigInt(digits) : Number(digits);
+    }
+    return fail(ch === undefined ? 'the end of the header' : `the character '${ch}'`);
+  };
+  const value = parseValue();
+  skipSpace();
+  if (pos !== text.length) fail('text after the literal');
+  return value;
+}

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { DatasetNotFound } from '../errors.js';
+import type { Reservation } from '../memory.js';
+import type { DType } from './dtypes.js';
+
+export interface DatasetInfo {
+  readonly id: string;
+  readonly name: string | null;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly rows: number;
+  readonly rowLength: number;
+  readonly bytes: number;
+  readonly createdAt: string;
+}
+
+export interface Dataset extends DatasetInfo {
+  /** The array, little-endian and in C order; shared with the workers, never copied. */
+  readonly buffer: SharedArrayBuffer;
+}
+
+/** A filled buffer whose memory is reserved, waiting to be stored (or dropped, on error). */
+export interface FilledArray {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly buffer: SharedArrayBuffer;
+  readonly reservation: Reservation;
+}
+
+type DeleteListener = (dataset: Dataset) => void;
+
+/** id -> dataset. Holding the only main-thread reference to each buffer is what lets delete free it. */
+export class DatasetStore {
+  readonly #datasets = new Map<string, { dataset: Dataset; reservation: Reservation }>();
+  readonly #onDelete: DeleteListener[] = [];
+
+  add(filled: FilledArray, name: string | null): Dataset {
+    const { shape } = filled;
+    const rows = shape[0];
+    let rowLength = 1;
+    for (let d = 1; d < shape.length; d++) rowLength *= shape[d];
+    const dataset: Dataset = {
+      id: randomUUID(),
+      name,
+      dtype: filled.dtype,
+      shape: [...shape],
+      rows,
+      rowLength,
+      bytes: filled.buffer.byteLength,
+      createdAt: new Date().toISOString(),
+      buffer: filled.buffer,
+    };
+    this.#datasets.set(dataset.id, { dataset, reservation: filled.reservation });
+    return dataset;
+  }
+
+  get(id: string): Dataset {
+    const entry = this.#datasets.get(id);
+    if (entry === undefined) throw new DatasetNotFound(id);
+    return entry.dataset;
+  }
+
+  list(): Dataset[] {
+    return [...this.#datasets.values()].map((e) => e.dataset);
+  }
+
+  get count(): number {
+    return this.#datasets.size;
+  }
+
+  get totalBytes(): number {
+    let sum = 0;
+    for (const { dataset } of this.#datasets.values()) sum += dataset.bytes;
+    return sum;
+  }
+
+  onDelete(listener: DeleteListener): void {
+    this.#onDelete.push(listener);
+  }
+
+  delete(id: string): Dataset {
+    const entry = this.#datasets.get(id);
+    if (entry === undefined) throw new DatasetNotFound(id);
+    this.#datasets.delete(id);
+    for (const listener of this.#onDelete) listener(entry.dataset);
+    entry.reservation.release();
+    return entry.dataset;
+  }
+}
+
+export function datasetInfo(d: Dataset): DatasetInfo {
+  return {
+    id: d.id,
+    name: d.name,
+    dtype: d.dtype,
+    shape: d.shape,
+    rows: d.rows,
+    rowLength: d.rowLength,
+    bytes: d.bytes,
+    createdAt: d.createdAt,
+  };
+}

@@ -1,0 +1,223 @@
+/**
+ * Block kernels: each computes one op over `rows` consecutive float64 rows of length `n` starting at
+ * `src[off]` and writes one result per row from `out[slot]` on. One function per op keeps the row
+ * loop and the summation it calls monomorphic and inlinable; the caller dispatches once per block.
+ */
+import type { KernelParams } from './index.js';
+import {
+  pairwiseSum,
+  pairwiseSumAbs,
+  pairwiseSumSquaredDeviations,
+  pairwiseSumSquaredDifferences,
+  pairwiseSumSquares,
+} from './pairwise.js';
+import { rowMedian, rowQuantile } from './select.js';
+
+export type FloatOp =
+  | 'sum'
+  | 'mean'
+  | 'min'
+  | 'max'
+  | 'var'
+  | 'std'
+  | 'norm'
+  | 'median'
+  | 'quantile'
+  | 'dot'
+  | 'cosine'
+  | 'euclidean';
+export type IndexOp = 'argmin' | 'argmax' | 'count_nonzero';
+
+export type FloatKernel = (
+  src: Float64Array,
+  off: number,
+  rows: number,
+  n: number,
+  params: KernelParams,
+  out: Float64Array,
+  slot: number,
+) => void;
+
+/** `out` views the int64 results as Int32 pairs: slot s is out[2s] (low half) and out[2s + 1]. */
+export type IndexKernel = (
+  src: Float64Array,
+  off: number,
+  rows: number,
+  n: number,
+  params: KernelParams,
+  out: Int32Array,
+  slot: number,
+) => void;
+
+const TWO_POW_32 = 4294967296;
+
+function writeInt64(out: Int32Array, slot: number, value: number): void {
+  out[2 * slot] = value >>> 0;
+  out[2 * slot + 1] = Math.floor(value / TWO_POW_32);
+}
+
+function variance(src: Float64Array, off: number, n: number, ddof: number): number {
+  // NumPy's sum reduction starts from the identity 0, so a sum of -0.0 values is +0.0.
+  const mean = (0 + pairwiseSum(src, off, n)) / n;
+  return pairwiseSumSquaredDeviations(src, off, n, mean) / Math.max(n - ddof, 0);
+}
+
+function rowMin(a: Float64Array, off: number, n: number): number {
+  let m = a[off];
+  if (m !== m) return m;
+  for (let i = off + 1; i < off + n; i++) {
+    const v = a[i];
+    if (v < m) m = v;
+    else if (v !== v) return v;
+  }
+  return m;
+}
+
+function rowMax(a: Float64Array, off: number, n: number): number {
+  let m = a[off];
+  if (m !== m) return m;
+  for (let i = off + 1; i < off + n; i++) {
+    const v = a[i];
+    if (v > m) m = v;
+    else if (v !== v) return v;
+  }
+  return m;
+}
+
+function rowMaxAbs(a: Float64Array, off: number, n: number): number {
+  let m = Math.abs(a[off]);
+  if (m !== m) return m;
+  for (let i = off + 1; i < off + n; i++) {
+    const v = Math.abs(a[i]);
+    if (v > m) m = v;
+    else if (v !== v) return v;
+  }
+  return m;
+}
+
+/** x @ v. NumPy hands this to BLAS, whose rounding is not pinned down, so plain unrolling will do. */
+function rowDot(a: Float64Array, off: number, n: number, v: Float64Array): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i < n - 3; i += 4) {
+    s0 += a[off + i] * v[i];
+    s1 += a[off + i + 1] * v[i + 1];
+    s2 += a[off + i + 2] * v[i + 2];
+    s3 += a[off + i + 3] * v[i + 3];
+  }
+  for (; i < n; i++) s0 += a[off + i] * v[i];
+  return s0 + s1 + (s2 + s3);
+}
+
+export const FLOAT_KERNELS: Readonly<Record<FloatOp, FloatKernel>> = {
+  sum(src, off, rows, n, _params, out, slot) {
+    for (let r = 0; r < rows; r++) out[slot + r] = 0 + pairwiseSum(src, off + r * n, n);
+  },
+  mean(src, off, rows, n, _params, out, slot) {
+    for (let r = 0; r < rows; r++) out[slot + r] = (0 + pairwiseSum(src, off + r * n, n)) / n;
+  },
+  min(src, off, rows, n, _params, out, slot) {
+    for (let r = 0; r < rows; r++) out[slot + r] = rowMin(src, off + r * n, n);
+  },
+  max(src, off, rows, n, _params, out, slot) {
+    for (let r = 0; r < rows; r++) out[slot + r] = rowMax(src, off + r * n, n);
+  },
+  var(src, off, rows, n, params, out, slot) {
+    const ddof = params.ddof;
+    for (let r = 0; r < rows; r++) out[slot + r] = variance(src, off + r * n, n, ddof);
+  },
+  std(src, off, rows, n, params, out, slot) {
+    const ddof = params.ddof;
+    for (let r = 0; r < rows; r++) out[slot + r] = Math.sqrt(variance(src, off + r * n, n, ddof));
+  },
+  norm(src, off, rows, n, params, out, slot) {
+    const ord = params.ord;
+    if (ord === 2) {
+      for (let r = 0; r < rows; r++) out[slot + r] = Math.sqrt(pairwiseSumSquares(src, off + r * n, n));
+    } else if (ord === 1) {
+      for (let r = 0; r < rows; r++) out[slot + r] = pairwiseSumAbs(src, off + r * n, n);
+    } else {
+      for (let r = 0; r < rows; r++) out[slot + r] = rowMaxAbs(src, off + r * n, n);
+    }
+  },
+  median(src, off, rows, n, _params, out, slot) {
+    for (let r = 0; r < rows; r++) out[slot + r] = rowMedian(src, off + r * n, n);
+  },
+  quantile(src, off, rows, n, params, out, slot) {
+    const q = params.q;
+    for (let r = 0; r < rows; r++) out[slot + r] = rowQuantile(src, off + r * n, n, q);
+  },
+  dot(src, off, rows, n, params, out, slot) {
+    const v = params.vector!;
+    for (let r = 0; r < rows; r++) out[slot + r] = rowDot(src, off + r * n, n, v);
+  },
+  cosine(src, off, rows, n, params, out, slot) {
+    const v = params.vector!;
+    const vNorm = Math.sqrt(pairwiseSumSquares(v, 0, n));
+    for (let r = 0; r < rows; r++) {
+      const o = off + r * n;
+      out[slot + r] = rowDot(src, o, n, v) / (Math.sqrt(pairwiseSumSquares(src, o, n)) * vNorm);
+    }
+  },
+  euclidean(src, off, rows, n, params, out, slot) {
+    const v = params.vector!;
+    for (let r = 0; r < rows; r++) {
+      out[slot + r] = Math.sqrt(pairwiseSumSquaredDifferences(src, off + r * n, v, 0, n));
+    }
+  },
+};
+
+export const INDEX_KERNELS: Readonly<Record<IndexOp, IndexKernel>> = {
+  // The first NaN wins, as in NumPy, so the scan can stop there.
+  argmin(src, off, rows, n, _params, out, slot) {
+    for (let r = 0; r < rows; r++) {
+      const o = off + r * n;
+      let best = src[o];
+      let at = 0;
+      if (best === best) {
+        for (let i = 1; i < n; i++) {
+          const v = src[o + i];
+          if (v < best) {
+            best = v;
+            at = i;
+          } else if (v !== v) {
+            at = i;
+            break;
+          }
+        }
+      }
+      writeInt64(out, slot + r, at);
+    }
+  },
+  argmax(src, off, rows, n, _params, out, slot) {
+    for (let r = 0; r < rows; r++) {
+      const o = off + r * n;
+      let best = src[o];
+      let at = 0;
+      if (best === best) {
+        for (let i = 1; i < n; i++) {
+          const v = src[o + i];
+          if (v > best) {
+            best = v;
+            at = i;
+          } else if (v !== v) {
+            at = i;
+            break;
+          }
+        }
+      }
+      writeInt64(out, slot + r, at);
+    }
+  },
+  count_nonzero(src, off, rows, n, _params, out, slot) {
+    for (let r = 0; r < rows; r++) {
+      const o = off + r * n;
+      let count = 0;
+      for (let i = o; i < o + n; i++) if (src[i] !== 0) count++;
+      writeInt64(out, slot + r, count);
+    }
+  },
+};

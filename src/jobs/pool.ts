@@ -1,0 +1,55 @@
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { collectGarbage } from '../reclaim.js';
+import type { ChunkOutcome, ChunkTask, WorkerData } from './task.js';
+
+/** The worker next to this module: `worker.ts` under tsx/vitest, `worker.js` in compiled output. */
+export const DEFAULT_WORKER = new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+export interface RowPool {
+  run(task: ChunkTask): Promise<ChunkOutcome>;
+  readonly threads: number;
+  readonly queueSize: number;
+  readonly utilization: number;
+  /** Collects garbage in every thread now, so memory of dropped buffers is returned at once. */
+  reclaim(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * One long-lived pool for the life of the app: every thread starts at once and never idles out.
+ * `atomics: 'async'` lets an idle worker's event loop run, which its reclaim listener needs.
+ */
+export function createPool(threads: number, workerFile: URL = DEFAULT_WORKER): RowPool {
+  const reclaimSignal = new SharedArrayBuffer(4);
+  const signal = new Int32Array(reclaimSignal);
+  const workerData: WorkerData = { reclaimSignal };
+  const filename = fileURLToPath(workerFile);
+  const piscina = new Piscina<ChunkTask, ChunkOutcome>({
+    filename,
+    minThreads: threads,
+    maxThreads: threads,
+    idleTimeout: Number.POSITIVE_INFINITY,
+    atomics: 'async',
+    workerData,
+    execArgv: filename.endsWith('.ts') ? ['--import', 'tsx'] : [],
+  });
+  return {
+    run: (task) => piscina.run(task),
+    threads,
+    get queueSize() {
+      return piscina.queueSize;
+    },
+    get utilization() {
+      return piscina.utilization;
+    },
+    reclaim() {
+      Atomics.add(signal, 0, 1);
+      Atomics.notify(signal, 0);
+      // After the current call stack, which may still hold the last reference, has unwound.
+      setImmediate(collectGarbage);
+    },
+    close: () => piscina.destroy(),
+  };
+}

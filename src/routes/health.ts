@@ -1,0 +1,42 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+
+export interface HealthRoutesOptions {
+  /** Why the service is not ready, or undefined when it is. */
+  readonly notReadyReason: () => string | undefined;
+}
+
+const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { notReadyReason }) => {
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'Liveness: 200 while the process serves',
+        tags: ['health'],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness: 200 once the pool is up, 503 while starting or shutting down',
+        tags: ['health'],
+        response: {
+          200: Type.Object({ status: Type.Literal('ready') }),
+          503: Type.Object({ status: Type.Literal('not ready'), reason: Type.String() }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const reason = notReadyReason();
+      if (reason !== undefined) return reply.code(503).send({ status: 'not ready' as const, reason });
+      return { status: 'ready' as const };
+    },
+  );
+};
+
+export default healthRoutes;

@@ -1,0 +1,28 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Registry } from 'prom-client';
+import { Type } from 'typebox';
+
+export interface MetricsRoutesOptions {
+  readonly registry: Registry;
+}
+
+const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = async (app, { registry }) => {
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics in the text exposition format',
+        tags: ['observability'],
+        response: {
+          200: {
+            description: 'Text exposition format 0.0.4',
+            content: { 'text/plain': { schema: Type.String() } },
+          },
+        },
+      },
+    },
+    async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
+  );
+};
+
+export default metricsRoutes;

@@ -1,0 +1,31 @@
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+
+/** config -> app -> listen; on SIGTERM/SIGINT, finish running jobs within the grace period, then close. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`rowpool: invalid configuration: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const app = await buildApp(config);
+  app.log.info(
+    { memoryLimitBytes: config.memoryLimit, threads: config.threads, shutdownGraceSeconds: config.shutdownGraceSeconds },
+    'rowpool configured',
+  );
+  closeWithGrace({ delay: (config.shutdownGraceSeconds + 10) * 1000 }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'closing after an error');
+    else app.log.info({ signal }, 'shutting down');
+    await app.rowpool.shutdown();
+    await app.close();
+  });
+  await app.listen({ host: config.host, port: config.port });
+}
+
+await main();

@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../../src/config.js';
+import { type AppOptions, buildApp } from '../../src/app.js';
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  return {
+    host: '127.0.0.1',
+    port: 0,
+    logLevel: 'silent',
+    memoryLimit: 256 * 2 ** 20,
+    threads: 2,
+    shutdownGraceSeconds: 2,
+    textBodyLimit: 8 * 2 ** 20,
+    apiToken: undefined,
+    metricsToken: undefined,
+    preload: [],
+    ...overrides,
+  };
+}
+
+/** An app ready for inject(); pass `listen: true` for supertest over a real socket. */
+export async function testApp(overrides: Partial<Config> = {}, options: AppOptions = {}): Promise<FastifyInstance> {
+  const app = await buildApp(testConfig(overrides), { logger: false, ...options });
+  await app.ready();
+  return app;
+}
