@@ -33,11 +33,7 @@ export async function readNpyStream(
   const bytes = elementCount(header.shape) * DTYPE_INFO[header.dtype].itemsize;
   const reservation = budget.reserve(bytes);
   try {
-    if (contentLength !== undefined && contentLength !== header.dataOffset + bytes) {
-      throw new BodySizeMismatch(
-        `Content-Length is ${contentLength} but the header's dtype and shape need ${header.dataOffset + bytes} bytes`,
-      );
-    }
+    checkLength(contentLength, header.dataOffset + bytes, "the header's dtype and shape");
     const buffer = new SharedArrayBuffer(bytes);
     const writer = new ArrayWriter(
       buffer,
@@ -65,11 +61,7 @@ export async function readRawStream(
   const bytes = elementCount(shape) * DTYPE_INFO[dtype].itemsize;
   const reservation = budget.reserve(bytes);
   try {
-    if (contentLength !== undefined && contentLength !== bytes) {
-      throw new BodySizeMismatch(
-        `Content-Length is ${contentLength} but dtype ${dtype} and shape (${shape.join(', ')}) need ${bytes} bytes`,
-      );
-    }
+    checkLength(contentLength, bytes, `dtype ${dtype} and shape (${shape.join(', ')})`);
     const buffer = new SharedArrayBuffer(bytes);
     const writer = new ArrayWriter(buffer, DTYPE_INFO[dtype].itemsize, false);
     await drainInto(body[Symbol.asyncIterator](), writer);
@@ -78,6 +70,14 @@ export async function readRawStream(
     reservation.release();
     throw err;
   }
+}
+
+/** A declared body length that cannot be right is refused before any data is copied. */
+function checkLength(contentLength: number | undefined, needed: number, what: string): void {
+  if (contentLength === undefined || contentLength === needed) return;
+  throw new BodySizeMismatch(
+    `${contentLength < needed ? 'the body is truncated' : 'the body has trailing bytes'}: Content-Length is ${contentLength} but ${what} need ${needed} bytes`,
+  );
 }
 
 async function drainInto(chunks: AsyncIterator<Uint8Array>, writer: ArrayWriter): Promise<void> {
