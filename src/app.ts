@@ -1,4 +1,5 @@
 import accepts from '@fastify/accepts';
+import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
@@ -9,7 +10,9 @@ import { JobEngine } from './jobs/engine.js';
 import { createPool, type RowPool } from './jobs/pool.js';
 import { MemoryBudget } from './memory.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { openapiOptions } from './openapi.js';
 import datasetRoutes from './routes/datasets.js';
+import docsRoutes from './routes/docs.js';
 import healthRoutes from './routes/health.js';
 import jobRoutes from './routes/jobs.js';
 import metricsRoutes from './routes/metrics.js';
@@ -18,8 +21,9 @@ import { Dataset } from './schemas/datasets.js';
 import { JobSchema } from './schemas/jobs.js';
 
 export interface AppOptions {
-  /** Another worker module, for tests that need a worker to fail on purpose. */
+  /** Another worker module and data for it, for tests that need workers to pause or fail on purpose. */
   readonly workerFile?: URL;
+  readonly workerData?: Record<string, unknown>;
   /** Pino options; defaults to the configured level. */
   readonly logger?: boolean | object;
 }
@@ -67,7 +71,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   const budget = new MemoryBudget(config.memoryLimit);
   const store = new DatasetStore();
-  const pool = createPool(config.threads, options.workerFile);
+  const pool = createPool(config.threads, options.workerFile, options.workerData);
   let stopping = false;
   const metrics = createMetrics({
     datasets: () => ({ count: store.count, bytes: store.totalBytes }),
@@ -130,6 +134,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.addSchema(Dataset);
   app.addSchema(JobSchema);
   await app.register(accepts);
+  // Before the routes: @fastify/swagger builds the document from the routes added after it.
+  await app.register(swagger, openapiOptions);
+  await app.register(docsRoutes);
   await app.register(healthRoutes, { notReadyReason: () => (stopping ? 'shutting down' : undefined) });
   await app.register(metricsRoutes, { registry: metrics.registry });
   await app.register(datasetRoutes, {

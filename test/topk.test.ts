@@ -8,7 +8,8 @@ function sortedReference(values: number[], firstRow: number, k: number, largest:
   const order = values
     .map((value, position) => ({ value, position }))
     .sort((a, b) => {
-      if (Number.isNaN(a.value) || Number.isNaN(b.value)) return Number(Number.isNaN(a.value)) - Number(Number.isNaN(b.value));
+      if (Number.isNaN(a.value) || Number.isNaN(b.value))
+        return Number(Number.isNaN(a.value)) - Number(Number.isNaN(b.value));
       return largest ? b.value - a.value || 0 : a.value - b.value || 0;
     })
     .slice(0, k);
@@ -32,8 +33,14 @@ describe('topK', () => {
 
   it('ranks NaN behind every number, -inf included, in both directions', () => {
     const values = [nan, ninf, 3, nan, inf, -2];
-    expect(topK(values, 0, 6, true)).toEqual({ indices: [4, 2, 5, 1, 0, 3], values: [inf, 3, -2, ninf, nan, nan] });
-    expect(topK(values, 0, 6, false)).toEqual({ indices: [1, 5, 2, 4, 0, 3], values: [ninf, -2, 3, inf, nan, nan] });
+    expect(topK(values, 0, 6, true)).toEqual({
+      indices: [4, 2, 5, 1, 0, 3],
+      values: [inf, 3, -2, ninf, nan, nan],
+    });
+    expect(topK(values, 0, 6, false)).toEqual({
+      indices: [1, 5, 2, 4, 0, 3],
+      values: [ninf, -2, 3, inf, nan, nan],
+    });
     expect(topK(values, 0, 4, true).indices).toEqual([4, 2, 5, 1]);
     expect(topK([nan, nan, ninf], 0, 2, true)).toEqual({ indices: [2, 0], values: [ninf, nan] });
   });
@@ -57,7 +64,9 @@ describe('topK', () => {
     };
     const pool = [nan, inf, ninf, 0, 1, -1, 2.5];
     for (const n of [1, 10, 100, 2000]) {
-      const values = Array.from({ length: n }, () => (next() < 0.5 ? pool[Math.floor(next() * pool.length)] : next()));
+      const values = Array.from({ length: n }, () =>
+        next() < 0.5 ? pool[Math.floor(next() * pool.length)] : next(),
+      );
       for (const k of [1, 3, 17, n, n + 5]) {
         for (const largest of [true, false]) {
           expect(topK(values, 7, k, largest)).toEqual(sortedReference(values, 7, k, largest));

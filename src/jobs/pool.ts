@@ -21,10 +21,14 @@ export interface RowPool {
  * One long-lived pool for the life of the app: every thread starts at once and never idles out.
  * `atomics: 'async'` lets an idle worker's event loop run, which its reclaim listener needs.
  */
-export function createPool(threads: number, workerFile: URL = DEFAULT_WORKER): RowPool {
+export function createPool(
+  threads: number,
+  workerFile: URL = DEFAULT_WORKER,
+  extraWorkerData: Record<string, unknown> = {},
+): RowPool {
   const reclaimSignal = new SharedArrayBuffer(4);
   const signal = new Int32Array(reclaimSignal);
-  const workerData: WorkerData = { reclaimSignal };
+  const workerData: WorkerData = { ...extraWorkerData, reclaimSignal };
   const filename = fileURLToPath(workerFile);
   const piscina = new Piscina<ChunkTask, ChunkOutcome>({
     filename,

@@ -25,8 +25,8 @@ export function readInt64(buffer: ArrayBufferLike, count: number): Float64Array 
 function ahead(values: ArrayLike<number>, a: number, b: number, largest: boolean): boolean {
   const va = values[a];
   const vb = values[b];
-  if (va !== va) return vb !== vb && a < b;
-  if (vb !== vb) return true;
+  if (Number.isNaN(va)) return Number.isNaN(vb) && a < b;
+  if (Number.isNaN(vb)) return true;
   if (va === vb) return a < b;
   return largest ? va > vb : va < vb;
 }

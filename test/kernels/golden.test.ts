@@ -26,7 +26,12 @@ const DATA_OFFSET = 64;
  * Runs `op` over every row of `input`, in blocks of the given sizes taken in turn, with the dataset
  * placed past the start of a SharedArrayBuffer as the worker sees it.
  */
-function compute(input: NpyArray, op: OpName, params: KernelParams, blockSizes: readonly number[]): Float64Array {
+function compute(
+  input: NpyArray,
+  op: OpName,
+  params: KernelParams,
+  blockSizes: readonly number[],
+): Float64Array {
   const data = new SharedArrayBuffer(DATA_OFFSET + input.data.byteLength);
   new Uint8Array(data, DATA_OFFSET).set(new Uint8Array(input.data));
   const result = new SharedArrayBuffer(input.rows * 8);

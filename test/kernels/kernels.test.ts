@@ -99,7 +99,9 @@ describe('pairwise summation', () => {
     const ints = Int32Array.from({ length: 5000 }, (_, k) => ((k * 7919) % 10007) - 5003);
     const asDoubles = Float64Array.from(ints);
     for (const op of ['sum', 'var', 'std', 'norm', 'median'] as const) {
-      expect(Array.from(run(op, 'int32', ints, 4, 1250))).toEqual(Array.from(run(op, 'float64', asDoubles, 4, 1250)));
+      expect(Array.from(run(op, 'int32', ints, 4, 1250))).toEqual(
+        Array.from(run(op, 'float64', asDoubles, 4, 1250)),
+      );
     }
   });
 
@@ -114,9 +116,27 @@ describe('rows of length 1 (1-D datasets)', () => {
   const values = Float32Array.of(1.5, -2, Number.NaN, Number.POSITIVE_INFINITY, 0);
 
   it('computes each op on the single element', () => {
-    expect(Array.from(run('sum', 'float32', values, 5, 1))).toEqual([1.5, -2, Number.NaN, Number.POSITIVE_INFINITY, 0]);
-    expect(Array.from(run('max', 'float32', values, 5, 1))).toEqual([1.5, -2, Number.NaN, Number.POSITIVE_INFINITY, 0]);
-    expect(Array.from(run('norm', 'float32', values, 5, 1))).toEqual([1.5, 2, Number.NaN, Number.POSITIVE_INFINITY, 0]);
+    expect(Array.from(run('sum', 'float32', values, 5, 1))).toEqual([
+      1.5,
+      -2,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      0,
+    ]);
+    expect(Array.from(run('max', 'float32', values, 5, 1))).toEqual([
+      1.5,
+      -2,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      0,
+    ]);
+    expect(Array.from(run('norm', 'float32', values, 5, 1))).toEqual([
+      1.5,
+      2,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      0,
+    ]);
     expect(Array.from(run('median', 'float32', values, 5, 1))).toEqual([
       1.5,
       -2,
@@ -134,9 +154,9 @@ describe('rows of length 1 (1-D datasets)', () => {
     ]);
     expect(Array.from(run('argmax', 'float32', values, 5, 1))).toEqual([0, 0, 0, 0, 0]);
     expect(Array.from(run('count_nonzero', 'float32', values, 5, 1))).toEqual([1, 1, 1, 1, 0]);
-    expect(Array.from(run('euclidean', 'float32', values, 5, 1, { params: { vector: Float64Array.of(1) } }))).toEqual(
-      [0.5, 3, Number.NaN, Number.POSITIVE_INFINITY, 1],
-    );
+    expect(
+      Array.from(run('euclidean', 'float32', values, 5, 1, { params: { vector: Float64Array.of(1) } })),
+    ).toEqual([0.5, 3, Number.NaN, Number.POSITIVE_INFINITY, 1]);
   });
 });
 
@@ -176,10 +196,16 @@ describe('results and row ranges', () => {
     });
     expect(() => runRows(spec({ r1: 7 }))).toThrow(/not within the dataset's 6 rows/);
     expect(() => runRows(spec({ op: 'dot' }))).toThrow(/needs a vector of 4 values/);
-    expect(() => runRows(spec({ op: 'norm', params: { ...DEFAULTS, ord: 3 } }))).toThrow(/ord must be 1, 2 or Infinity/);
-    expect(() => runRows(spec({ op: 'quantile', params: { ...DEFAULTS, q: 1.5 } }))).toThrow(/q must be in \[0, 1\]/);
+    expect(() => runRows(spec({ op: 'norm', params: { ...DEFAULTS, ord: 3 } }))).toThrow(
+      /ord must be 1, 2 or Infinity/,
+    );
+    expect(() => runRows(spec({ op: 'quantile', params: { ...DEFAULTS, q: 1.5 } }))).toThrow(
+      /q must be in \[0, 1\]/,
+    );
     expect(() => runRows(spec({ op: 'var', params: { ...DEFAULTS, ddof: -1 } }))).toThrow(/ddof/);
-    expect(() => runRows(spec({ op: 'min', rows: 6, rowLength: 0 }))).toThrow(/undefined on rows of length 0/);
+    expect(() => runRows(spec({ op: 'min', rows: 6, rowLength: 0 }))).toThrow(
+      /undefined on rows of length 0/,
+    );
   });
 });
 
@@ -215,7 +241,8 @@ describe('dtype conversion', () => {
 
   it('converts int64 and uint64 beyond 2^53 as Number(BigInt) does', () => {
     const next = random(7);
-    const randomBig = () => (BigInt(Math.floor(next() * 2 ** 32)) << 32n) | BigInt(Math.floor(next() * 2 ** 32));
+    const randomBig = () =>
+      (BigInt(Math.floor(next() * 2 ** 32)) << 32n) | BigInt(Math.floor(next() * 2 ** 32));
     const signed = [
       2n ** 53n + 1n,
       2n ** 53n + 3n,
@@ -241,7 +268,9 @@ describe('dtype conversion', () => {
       ...Array.from({ length: 200 }, randomBig),
     ];
     const uint64 = BigUint64Array.from(unsigned);
-    expect(Array.from(run('min', 'uint64', uint64, unsigned.length, 1))).toEqual(unsigned.map((v) => Number(v)));
+    expect(Array.from(run('min', 'uint64', uint64, unsigned.length, 1))).toEqual(
+      unsigned.map((v) => Number(v)),
+    );
   });
 
   it('converts every integer dtype exactly', () => {
@@ -252,7 +281,11 @@ describe('dtype conversion', () => {
       ['uint16', Uint16Array.of(0, 65535, 1), [0, 65535, 1]],
       ['int32', Int32Array.of(-(2 ** 31), 2 ** 31 - 1, -1), [-(2 ** 31), 2 ** 31 - 1, -1]],
       ['uint32', Uint32Array.of(0, 2 ** 32 - 1, 1), [0, 2 ** 32 - 1, 1]],
-      ['float32', Float32Array.of(0.1, -3.5e38, 1e-45), [Math.fround(0.1), Math.fround(-3.5e38), Math.fround(1e-45)]],
+      [
+        'float32',
+        Float32Array.of(0.1, -3.5e38, 1e-45),
+        [Math.fround(0.1), Math.fround(-3.5e38), Math.fround(1e-45)],
+      ],
     ];
     for (const [dtype, data, expected] of cases) {
       expect(Array.from(run('sum', dtype, data, 3, 1)), dtype).toEqual(expected);
@@ -268,7 +301,10 @@ describe('dtype conversion', () => {
   it('converts rows in chunks without mixing rows up', () => {
     // 7000 rows of 3 cross several conversion chunks; one 40000-long row needs more than one chunk's room.
     const small = Uint8Array.from({ length: 21000 }, (_, k) => (k * 31) % 251);
-    const expected = Array.from({ length: 7000 }, (_, r) => small[3 * r] + small[3 * r + 1] + small[3 * r + 2]);
+    const expected = Array.from(
+      { length: 7000 },
+      (_, r) => small[3 * r] + small[3 * r + 1] + small[3 * r + 2],
+    );
     expect(Array.from(run('sum', 'uint8', small, 7000, 3))).toEqual(expected);
     const long = Int8Array.from({ length: 80000 }, (_, k) => (k % 256) - 128);
     const rowSums = [0, 0];
@@ -318,7 +354,17 @@ describe('median and quantile', () => {
   });
 
   it('gives NaN for a row with NaN and interpolates infinities as NumPy does', () => {
-    const rows = Float64Array.of(1, Number.NaN, 3, 1, Number.POSITIVE_INFINITY, 3, Number.NEGATIVE_INFINITY, 0, 9);
+    const rows = Float64Array.of(
+      1,
+      Number.NaN,
+      3,
+      1,
+      Number.POSITIVE_INFINITY,
+      3,
+      Number.NEGATIVE_INFINITY,
+      0,
+      9,
+    );
     expect(Array.from(run('median', 'float64', rows, 3, 3))).toEqual([Number.NaN, 3, 0]);
     expect(Array.from(run('quantile', 'float64', rows, 3, 3, { params: { q: 0.25 } }))).toEqual([
       Number.NaN,
@@ -326,8 +372,12 @@ describe('median and quantile', () => {
       Number.NEGATIVE_INFINITY,
     ]);
     // NumPy: np.quantile([1.0, np.inf], 0.0) and np.median([-np.inf, np.inf]) are both nan.
-    expect(run('quantile', 'float64', Float64Array.of(1, Number.POSITIVE_INFINITY), 1, 2, { params: { q: 0 } })[0]).toBeNaN();
-    expect(run('median', 'float64', Float64Array.of(Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY), 1, 2)[0]).toBeNaN();
+    expect(
+      run('quantile', 'float64', Float64Array.of(1, Number.POSITIVE_INFINITY), 1, 2, { params: { q: 0 } })[0],
+    ).toBeNaN();
+    expect(
+      run('median', 'float64', Float64Array.of(Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY), 1, 2)[0],
+    ).toBeNaN();
   });
 
   it('matches NumPy on a long row', () => {
@@ -345,11 +395,9 @@ describe('min, max, argmin, argmax', () => {
     expect(Array.from(run('argmin', 'float64', rows, 3, 4))).toEqual([1, 1, 1]);
     expect(Array.from(run('argmax', 'float64', rows, 3, 4))).toEqual([0, 1, 0]);
     expect(Array.from(run('argmax', 'float64', Float64Array.of(Number.NaN, 1), 1, 2))).toEqual([0]);
-    expect(Array.from(run('norm', 'float64', rows, 3, 4, { params: { ord: Number.POSITIVE_INFINITY } }))).toEqual([
-      3,
-      Number.NaN,
-      5,
-    ]);
+    expect(
+      Array.from(run('norm', 'float64', rows, 3, 4, { params: { ord: Number.POSITIVE_INFINITY } })),
+    ).toEqual([3, Number.NaN, 5]);
   });
 });
 
@@ -376,7 +424,9 @@ describe('vector ops', () => {
       dist[r] += (v - vector[k % n]) ** 2;
     });
     expect(mismatches(run('dot', 'float64', rows, 3, n, { params: { vector } }), dot, 1e-12)).toEqual([]);
-    expect(mismatches(run('euclidean', 'float64', rows, 3, n, { params: { vector } }), dist.map(Math.sqrt), 1e-12)).toEqual([]);
+    expect(
+      mismatches(run('euclidean', 'float64', rows, 3, n, { params: { vector } }), dist.map(Math.sqrt), 1e-12),
+    ).toEqual([]);
   });
 });
 
@@ -396,9 +446,9 @@ describe('strided_mean', () => {
     const expected = Array.from({ length: 37 }, (_, i) => reference(data, i));
     expect(mismatches(run('strided_mean', 'int16', data, 37, 11), expected, 1e-12)).toEqual([]);
     // A job over rows 5..9 still strides by the dataset row, not by its position in the job.
-    expect(mismatches(run('strided_mean', 'int16', data, 37, 11, { r0: 5, r1: 9 }), expected.slice(5, 9), 1e-12)).toEqual(
-      [],
-    );
+    expect(
+      mismatches(run('strided_mean', 'int16', data, 37, 11, { r0: 5, r1: 9 }), expected.slice(5, 9), 1e-12),
+    ).toEqual([]);
   });
 
   it('matches NumPy bit for bit', () => {

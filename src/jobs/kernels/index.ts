@@ -8,7 +8,7 @@
  */
 import { DTYPE_INFO, type DType } from '../../datasets/dtypes.js';
 import { CODECS, CONVERTERS } from './convert.js';
-import { FLOAT_KERNELS, type FloatOp, INDEX_KERNELS, type IndexOp } from './rows.js';
+import { type BlockKernel, FLOAT_KERNELS, INDEX_KERNELS, type IndexOp } from './rows.js';
 import { stridedMeans } from './strided.js';
 
 export { flatSum } from './pairwise.js';
@@ -104,7 +104,10 @@ function checkSpec(spec: RowsSpec): void {
   if (!Number.isSafeInteger(r0) || !Number.isSafeInteger(r1) || r0 < 0 || r1 < r0 || r1 > rows) {
     throw new RangeError(`rows [${r0}, ${r1}) are not within the dataset's ${rows} rows`);
   }
-  if (rowLength === 0 && (EMPTY_ROW_OPS.has(op) || (op === 'norm' && params.ord === Number.POSITIVE_INFINITY))) {
+  if (
+    rowLength === 0 &&
+    (EMPTY_ROW_OPS.has(op) || (op === 'norm' && params.ord === Number.POSITIVE_INFINITY))
+  ) {
     throw new RangeError(`${op} is undefined on rows of length 0`);
   }
   switch (op) {
@@ -149,17 +152,11 @@ function runStridedMean(spec: RowsSpec): void {
   stridedMeans(codec, raw, total, spec.r0, count, out, 0);
 }
 
-type BlockKernel<O> = (
-  src: Float64Array,
-  off: number,
-  rows: number,
-  n: number,
-  params: KernelParams,
+function runBlocks<O extends Float64Array | Int32Array>(
+  spec: RowsSpec,
+  kernel: BlockKernel<O>,
   out: O,
-  slot: number,
-) => void;
-
-function runBlocks<O>(spec: RowsSpec, kernel: BlockKernel<O>, out: O): void {
+): void {
   const { dtype, rowLength: n, r0, r1, params } = spec;
   const count = r1 - r0;
   const byteOffset = spec.dataByteOffset + r0 * n * DTYPE_INFO[dtype].itemsize;
@@ -187,7 +184,11 @@ export function runRows(spec: RowsSpec): void {
   const { op, r0, r1, result, resultIndex } = spec;
   const count = r1 - r0;
   if (count === 0) return;
-  if (op === 'strided_mean') runStridedMean(spec);
-  else if (isIndexOp(op)) runBlocks(spec, INDEX_KERNELS[op], new Int32Array(result, resultIndex * 8, count * 2));
-  else runBlocks(spec, FLOAT_KERNELS[op], new Float64Array(result, resultIndex * 8, count));
+  if (op === 'strided_mean') {
+    runStridedMean(spec);
+  } else if (isIndexOp(op)) {
+    runBlocks(spec, INDEX_KERNELS[op], new Int32Array(result, resultIndex * 8, count * 2));
+  } else {
+    runBlocks(spec, FLOAT_KERNELS[op], new Float64Array(result, resultIndex * 8, count));
+  }
 }

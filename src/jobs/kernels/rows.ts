@@ -28,24 +28,14 @@ export type FloatOp =
   | 'euclidean';
 export type IndexOp = 'argmin' | 'argmax' | 'count_nonzero';
 
-export type FloatKernel = (
+/** For index ops `out` views the int64 results as Int32 pairs: slot s is out[2s] (low half) and out[2s + 1]. */
+export type BlockKernel<O extends Float64Array | Int32Array> = (
   src: Float64Array,
   off: number,
   rows: number,
   n: number,
   params: KernelParams,
-  out: Float64Array,
-  slot: number,
-) => void;
-
-/** `out` views the int64 results as Int32 pairs: slot s is out[2s] (low half) and out[2s + 1]. */
-export type IndexKernel = (
-  src: Float64Array,
-  off: number,
-  rows: number,
-  n: number,
-  params: KernelParams,
-  out: Int32Array,
+  out: O,
   slot: number,
 ) => void;
 
@@ -64,33 +54,33 @@ function variance(src: Float64Array, off: number, n: number, ddof: number): numb
 
 function rowMin(a: Float64Array, off: number, n: number): number {
   let m = a[off];
-  if (m !== m) return m;
+  if (Number.isNaN(m)) return m;
   for (let i = off + 1; i < off + n; i++) {
     const v = a[i];
     if (v < m) m = v;
-    else if (v !== v) return v;
+    else if (Number.isNaN(v)) return v;
   }
   return m;
 }
 
 function rowMax(a: Float64Array, off: number, n: number): number {
   let m = a[off];
-  if (m !== m) return m;
+  if (Number.isNaN(m)) return m;
   for (let i = off + 1; i < off + n; i++) {
     const v = a[i];
     if (v > m) m = v;
-    else if (v !== v) return v;
+    else if (Number.isNaN(v)) return v;
   }
   return m;
 }
 
 function rowMaxAbs(a: Float64Array, off: number, n: number): number {
   let m = Math.abs(a[off]);
-  if (m !== m) return m;
+  if (Number.isNaN(m)) return m;
   for (let i = off + 1; i < off + n; i++) {
     const v = Math.abs(a[i]);
     if (v > m) m = v;
-    else if (v !== v) return v;
+    else if (Number.isNaN(v)) return v;
   }
   return m;
 }
@@ -112,7 +102,7 @@ function rowDot(a: Float64Array, off: number, n: number, v: Float64Array): numbe
   return s0 + s1 + (s2 + s3);
 }
 
-export const FLOAT_KERNELS: Readonly<Record<FloatOp, FloatKernel>> = {
+export const FLOAT_KERNELS: Readonly<Record<FloatOp, BlockKernel<Float64Array>>> = {
   sum(src, off, rows, n, _params, out, slot) {
     for (let r = 0; r < rows; r++) out[slot + r] = 0 + pairwiseSum(src, off + r * n, n);
   },
@@ -170,20 +160,20 @@ export const FLOAT_KERNELS: Readonly<Record<FloatOp, FloatKernel>> = {
   },
 };
 
-export const INDEX_KERNELS: Readonly<Record<IndexOp, IndexKernel>> = {
+export const INDEX_KERNELS: Readonly<Record<IndexOp, BlockKernel<Int32Array>>> = {
   // The first NaN wins, as in NumPy, so the scan can stop there.
   argmin(src, off, rows, n, _params, out, slot) {
     for (let r = 0; r < rows; r++) {
       const o = off + r * n;
       let best = src[o];
       let at = 0;
-      if (best === best) {
+      if (!Number.isNaN(best)) {
         for (let i = 1; i < n; i++) {
           const v = src[o + i];
           if (v < best) {
             best = v;
             at = i;
-          } else if (v !== v) {
+          } else if (Number.isNaN(v)) {
             at = i;
             break;
           }
@@ -197,13 +187,13 @@ export const INDEX_KERNELS: Readonly<Record<IndexOp, IndexKernel>> = {
       const o = off + r * n;
       let best = src[o];
       let at = 0;
-      if (best === best) {
+      if (!Number.isNaN(best)) {
         for (let i = 1; i < n; i++) {
           const v = src[o + i];
           if (v > best) {
             best = v;
             at = i;
-          } else if (v !== v) {
+          } else if (Number.isNaN(v)) {
             at = i;
             break;
           }

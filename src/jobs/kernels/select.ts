@@ -16,7 +16,7 @@ function copyRow(src: Float64Array, off: number, n: number): boolean {
   let clean = true;
   for (let i = 0; i < n; i++) {
     const v = src[off + i];
-    if (v !== v) clean = false;
+    if (Number.isNaN(v)) clean = false;
     a[i] = v;
   }
   return clean;

@@ -16,7 +16,9 @@ function stridedSum(codec: Codec<RawView>, raw: RawView, start: number, n: numbe
     return sumLeaf(leaf, 0, n);
   }
   const n2 = split(n);
-  return stridedSum(codec, raw, start, n2, stride) + stridedSum(codec, raw, start + n2 * stride, n - n2, stride);
+  return (
+    stridedSum(codec, raw, start, n2, stride) + stridedSum(codec, raw, start + n2 * stride, n - n2, stride)
+  );
 }
 
 /**

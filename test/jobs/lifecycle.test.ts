@@ -1,0 +1,214 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { testApp } from '../helpers/app.js';
+import { ARRIVED, PERMITS } from '../fixtures/workers/gate.js';
+
+const gate = new Int32Array(new SharedArrayBuffer(8));
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  app = await testApp(
+    { threads: 2 },
+    { workerFile: new URL('../fixtures/workers/gated-worker.ts', import.meta.url), workerData: { gate: gate.buffer } },
+  );
+});
+afterAll(async () => {
+  Atomics.add(gate, PERMITS, 1000);
+  Atomics.notify(gate, PERMITS);
+  await app.close();
+});
+
+function release(permits: number) {
+  Atomics.add(gate, PERMITS, permits);
+  Atomics.notify(gate, PERMITS);
+}
+
+/** Polls until `check` passes; bounded so a failure ends the test instead of hanging it. */
+async function until<T>(read: () => Promise<T>, check: (v: T) => boolean, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (check(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Row r holds r + c/10 for c in 0..cols-1, so its median is r + (cols - 1) / 20. */
+async function dataset(rows: number, cols: number, name = 'd'): Promise<string> {
+  const data = new Float64Array(rows * cols).map((_, i) => Math.floor(i / cols) + (i % cols) / 10);
+  const res = await app.inject({
+    method: 'POST',
+    url: `/v1/datasets?dtype=float64&shape=${rows},${cols}&name=${name}`,
+    headers: { 'content-type': 'application/octet-stream' },
+    payload: Buffer.from(data.buffer),
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().id;
+}
+
+async function job(id: string) {
+  return (await app.inject({ method: 'GET', url: `/v1/jobs/${id}` })).json();
+}
+
+async function submit(datasetId: string, body: object, query = '') {
+  const res = await app.inject({ method: 'POST', url: `/v1/datasets/${datasetId}/jobs${query}`, payload: body });
+  return res;
+}
+
+beforeEach(() => {
+  Atomics.store(gate, PERMITS, 0);
+});
+
+describe('a long job', () => {
+  test('reports progress while it runs, chunk by chunk, then succeeds', async () => {
+    const id = await dataset(64, 8192);
+    const res = await submit(id, { op: 'median' });
+    expect(res.statusCode).toBe(202);
+    expect(res.headers.location).toBe(`/v1/jobs/${res.json().id}`);
+    const jobId = res.json().id;
+    const seen: number[] = [];
+    const arrived = Atomics.load(gate, ARRIVED);
+    for (let step = 1; step <= 3; step++) {
+      release(1);
+      const view = await until(
+        () => job(jobId),
+        (j) => j.progress.rowsDone > (seen.at(-1) ?? 0),
+      );
+      expect(view.status).toBe('running');
+      expect(view.startedAt).not.toBeNull();
+      expect(view.finishedAt).toBeNull();
+      seen.push(view.progress.rowsDone);
+    }
+    expect(seen[0]).toBeGreaterThan(0);
+    expect(seen[2]).toBeGreaterThan(seen[1]);
+    expect(seen[2]).toBeLessThan(64);
+    expect(Atomics.load(gate, ARRIVED)).toBeGreaterThan(arrived);
+    release(100);
+    const done = await until(
+      () => job(jobId),
+      (j) => j.status === 'succeeded',
+    );
+    expect(done.progress).toEqual({ rowsDone: 64, rowsTotal: 64 });
+    expect(done.finishedAt).not.toBeNull();
+    const result = (await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/result` })).json();
+    expect(result.data[5]).toBeCloseTo(5 + 409.55, 9);
+  });
+
+  test('cancel stops it, drops its queued chunks and frees the threads for the next job', async () => {
+    const id = await dataset(64, 8192);
+    const before = Atomics.load(gate, ARRIVED);
+    const jobId = (await submit(id, { op: 'median' })).json().id;
+    await until(
+      async () => Atomics.load(gate, ARRIVED),
+      (n) => n >= before + 2,
+    );
+    expect((await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/result` })).statusCode).toBe(409);
+    expect((await app.inject({ method: 'DELETE', url: `/v1/jobs/${jobId}` })).statusCode).toBe(204);
+    expect((await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}` })).statusCode).toBe(404);
+    release(2);
+    const next = await submit(id, { op: 'sum' }, '?wait=10');
+    expect(next.statusCode).toBe(200);
+    expect(next.json().status).toBe('succeeded');
+    // Only the two chunks already running ever reached the gate; the queued ones were dropped.
+    expect(Atomics.load(gate, ARRIVED)).toBe(before + 2);
+  });
+
+  test('deleting its dataset ends it cancelled and releases the memory', async () => {
+    const id = await dataset(64, 8192);
+    const usedBefore = (await app.inject({ method: 'GET', url: '/v1/datasets' })).json().memory.usedBytes;
+    const jobId = (await submit(id, { op: 'median' })).json().id;
+    await until(
+      () => job(jobId),
+      (j) => j.status === 'running',
+    );
+    expect((await app.inject({ method: 'DELETE', url: `/v1/datasets/${id}` })).statusCode).toBe(204);
+    release(2);
+    const view = await job(jobId);
+    expect(view.status).toBe('cancelled');
+    expect(view.finishedAt).not.toBeNull();
+    const usedAfter = (await app.inject({ method: 'GET', url: '/v1/datasets' })).json().memory.usedBytes;
+    expect(usedBefore - usedAfter).toBe(64 * 8192 * 8);
+    expect((await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/result` })).statusCode).toBe(409);
+  });
+
+  test('wait= answers 202 when time runs out and 200 as soon as the job ends', async () => {
+    const id = await dataset(8, 16);
+    const other = await dataset(8, 16);
+    const started = Date.now();
+    const pending = await submit(id, { op: 'median' }, '?wait=0.2');
+    expect(pending.statusCode).toBe(202);
+    expect(['queued', 'running']).toContain(pending.json().status);
+    release(100);
+    const quick = await submit(other, { op: 'mean' }, '?wait=30');
+    expect(quick.statusCode).toBe(200);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(quick.json().status).toBe('succeeded');
+  });
+});
+
+describe('failures stay inside their job', () => {
+  test('a kernel that throws fails its job with the message, and the next job runs', async () => {
+    const bad = await dataset(4, 13);
+    const res = await submit(bad, { op: 'sum' }, '?wait=10');
+    expect(res.statusCode).toBe(200);
+    expect(res.json().status).toBe('failed');
+    expect(res.json().error.message).toMatch(/kernel exploded on purpose/);
+    const good = await submit(bad, { op: 'mean' }, '?wait=10');
+    expect(good.json().status).toBe('succeeded');
+  });
+
+  test('a worker thread that dies fails its job cleanly and is replaced', async () => {
+    const deadly = await dataset(4, 17);
+    const res = await submit(deadly, { op: 'sum' }, '?wait=10');
+    expect(res.json().status).toBe('failed');
+    expect(res.json().error.message.length).toBeGreaterThan(0);
+    for (let i = 0; i < 4; i++) {
+      const ok = await submit(deadly, { op: 'max' }, '?wait=10');
+      expect(ok.json().status).toBe('succeeded');
+    }
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+  });
+});
+
+describe('concurrency', () => {
+  test('two jobs on two datasets run at the same time and both are right', async () => {
+    const a = await dataset(64, 8192, 'a');
+    const b = await dataset(32, 8192, 'b');
+    const ja = (await submit(a, { op: 'median' })).json().id;
+    const jb = (await submit(b, { op: 'median', rows: { start: 2, end: 30 } })).json().id;
+    // Let chunks through one at a time until both jobs are running: the scheduler takes turns.
+    let both = false;
+    for (let i = 0; i < 8 && !both; i++) {
+      const [x, y] = [await job(ja), await job(jb)];
+      both = x.status === 'running' && y.status === 'running';
+      if (!both) {
+        const arrived = Atomics.load(gate, ARRIVED);
+        release(1);
+        await until(
+          async () => Atomics.load(gate, ARRIVED),
+          (n) => n > arrived,
+          2000,
+        );
+      }
+    }
+    expect(both).toBe(true);
+    expect((await job(ja)).progress.rowsDone).toBeLessThan(64);
+    release(1000);
+    const [ra, rb] = await Promise.all(
+      [ja, jb].map((j) =>
+        until(
+          () => job(j),
+          (v) => v.status === 'succeeded',
+        ),
+      ),
+    );
+    expect(ra.status).toBe('succeeded');
+    expect(rb.status).toBe('succeeded');
+    const resultA = (await app.inject({ method: 'GET', url: `/v1/jobs/${ja}/result` })).json();
+    const resultB = (await app.inject({ method: 'GET', url: `/v1/jobs/${jb}/result` })).json();
+    expect(resultA.shape).toEqual([64]);
+    expect(resultB.shape).toEqual([28]);
+    resultA.data.forEach((v: number, r: number) => expect(v).toBeCloseTo(r + 409.55, 9));
+    resultB.data.forEach((v: number, i: number) => expect(v).toBeCloseTo(i + 2 + 409.55, 9));
+  });
+});
