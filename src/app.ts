@@ -3,6 +3,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 import type { Config } from './config.js';
 import { DatasetStore } from './datasets/store.js';
 import { ServiceUnavailable, UnsupportedMediaType } from './errors.js';
@@ -58,6 +59,19 @@ function validators() {
     (httpPart === 'body' ? strict : coercing).compile(schema);
 }
 
+/** Ajv's first error in words a person with curl can act on, naming the field at fault. */
+function describeValidationError(error: FastifySchemaValidationError, dataVar: string): string {
+  const where = `${dataVar}${error.instancePath.replaceAll('/', '.')}`;
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'additionalProperties') {
+    return `${where} has an unknown field "${params.additionalProperty}"`;
+  }
+  if (error.keyword === 'enum') {
+    return `${where} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  return `${where} ${error.message}`;
+}
+
 /** Routes that take new work, refused while shutting down. */
 const INTAKE_ROUTES = new Set(['/v1/datasets', '/v1/datasets/:id/jobs']);
 
@@ -66,6 +80,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.textBodyLimit,
     forceCloseConnections: true,
+    schemaErrorFormatter: (errors, dataVar) => new Error(describeValidationError(errors[0], dataVar)),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validators());
 

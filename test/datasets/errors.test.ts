@@ -75,7 +75,7 @@ const CASES: Array<[string, InjectOptions, number, RegExp]> = [
   ['JSON non-numeric value', post('application/json', { data: [[1, 'a']] }), 400, /data\[0\]\[1\] is "a"/],
   ['JSON empty data', post('application/json', { data: [] }), 400, /empty/],
   ['JSON unknown dtype', post('application/json', { dtype: 'float128', data: [1] }), 400, /unknown dtype "float128"/],
-  ['JSON unknown field', post('application/json', { data: [1], extra: true }), 400, /additional properties/],
+  ['JSON unknown field', post('application/json', { data: [1], extra: true }), 400, /unknown field "extra"/],
   ['JSON integer out of range', post('application/json', { dtype: 'uint8', data: [256] }), 400, /outside the range of dtype uint8/],
   ['JSON fraction for an integer dtype', post('application/json', { dtype: 'int32', data: [1.5] }), 400, /not an integer/],
   ['CSV ragged rows', post('text/csv', '1,2,3\n4,5\n'), 400, /ragged/],
