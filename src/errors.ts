@@ -4,7 +4,11 @@ import createError from '@fastify/error';
  * Every error rowpool answers with. Fastify serialises them as `{statusCode, code, error, message}`;
  * the messages say what was wrong and what is accepted, since the caller is often a person with curl.
  */
-export const DatasetNotFound = createError<[string]>('ROWPOOL_DATASET_NOT_FOUND', 'dataset %s not found', 404);
+export const DatasetNotFound = createError<[string]>(
+  'ROWPOOL_DATASET_NOT_FOUND',
+  'dataset %s not found',
+  404,
+);
 export const JobNotFound = createError<[string]>('ROWPOOL_JOB_NOT_FOUND', 'job %s not found', 404);
 export const InvalidNpy = createError<[string]>('ROWPOOL_INVALID_NPY', 'invalid .npy file: %s', 400);
 export const UnsupportedDtype = createError<[string, string]>(

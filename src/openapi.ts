@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
-import type { FastifySchema } from 'fastify';
 import {
   DatasetNotFound,
   InsufficientMemory,
@@ -16,6 +15,13 @@ import {
   UnsupportedMediaType,
 } from './errors.js';
 
+/*
+ * The document is built by @fastify/swagger from the route schemas. What those schemas cannot say
+ * is added here, after generation: bodies that custom content-type parsers read, response headers,
+ * examples, and what each error status means. test/openapi checks these additions against the
+ * running service, so they cannot silently go stale.
+ */
+
 // Read at run time rather than imported: from src/ and from dist/ alike, package.json is one level up.
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -23,147 +29,260 @@ const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url),
   license: string;
 };
 
+type Json = Record<string, unknown>;
+
+const DATASET_ID = '0b6f1a2e-3c3d-4e52-9a59-0e7f2f0c9b1d';
+const JOB_ID = '5d0c8e44-9a51-4f8e-8f0b-6f2b1b7f3a10';
 const BINARY = { type: 'string', format: 'binary' } as const;
-const EXAMPLE_DATASET_ID = '0b6f1a2e-3c3d-4e52-9a59-0e7f2f0c9b1d';
-const EXAMPLE_JOB_ID = '5d0c8e44-9a51-4f8e-8f0b-6f2b1b7f3a10';
 
 /**
- * Bodies that custom content-type parsers hand to the route as streams or text. Fastify compiles a
- * validator for every `body.content` entry of a route schema and would then reject the stream, so
- * these are added to the document only; the route validates the JSON body alone.
+ * Upload bodies read by custom content-type parsers, as streams or text. Fastify compiles a validator
+ * for every `body.content` entry of a route schema and would reject those streams, so the route
+ * declares only its JSON body and these are added to the document alone.
  */
-const STREAMED_BODIES: Record<string, Record<string, { schema: Record<string, unknown> }>> = {
-  'POST /v1/datasets': {
-    'application/x-npy': {
-      schema: {
-        ...BINARY,
-        description:
-          'An .npy file (format 1.0, 2.0 or 3.0; either byte order; C or Fortran order). Stored little-endian, C-order.',
-      },
+const STREAMED_UPLOADS: Record<string, Json> = {
+  'application/x-npy': {
+    schema: {
+      ...BINARY,
+      description:
+        'An .npy file: format 1.0, 2.0 or 3.0, either byte order, C or Fortran order. Stored little-endian in C order.',
     },
-    'application/octet-stream': {
-      schema: {
-        ...BINARY,
-        description:
-          'An .npy file, recognised by its \\x93NUMPY magic, or raw little-endian C-order bytes described by the dtype and shape query parameters.',
-      },
+  },
+  'application/octet-stream': {
+    schema: {
+      ...BINARY,
+      description:
+        'An .npy file, recognised by its \\x93NUMPY magic, or raw little-endian C-order bytes described by the dtype and shape query parameters.',
     },
-    'multipart/form-data': {
-      schema: {
-        type: 'object',
-        required: ['file'],
-        properties: {
-          file: { ...BINARY, description: 'The .npy file' },
-          name: { type: 'string', maxLength: 256, description: 'A label for the dataset' },
-        },
-        additionalProperties: false,
+  },
+  'multipart/form-data': {
+    schema: {
+      type: 'object',
+      required: ['file'],
+      properties: {
+        file: { ...BINARY, description: 'The .npy file' },
+        name: { type: 'string', maxLength: 256, description: 'A label for the dataset' },
       },
+      additionalProperties: false,
     },
-    'text/csv': {
-      schema: {
-        type: 'string',
-        description:
-          'One row per line, comma-separated; a first line that is not numeric is taken as column names. nan, inf, -inf and true/false are read. Stored as float64 unless the dtype query parameter says otherwise.',
-        examples: ['a,b,c\n1,2,3\n4.5,nan,-inf\n'],
-      },
+  },
+  'text/csv': {
+    schema: {
+      type: 'string',
+      description:
+        'One row per line, comma-separated. A first line that is not numeric holds column names and is skipped. Reads nan, inf, -inf, true and false. Stored as float64 unless the dtype query parameter names another type.',
+    },
+    example: 'a,b,c\n1,2,3\n4.5,nan,-inf\n',
+  },
+};
+
+const LOCATION = (what: string) => ({ schema: { type: 'string' }, description: `The URL of the ${what}` });
+
+/** Headers the handlers set, by `METHOD /path status`. */
+const RESPONSE_HEADERS: Record<string, Json> = {
+  'post /v1/datasets 201': { Location: LOCATION('new dataset, /v1/datasets/{id}') },
+  'post /v1/datasets/{id}/jobs 200': { Location: LOCATION('job, /v1/jobs/{id}') },
+  'post /v1/datasets/{id}/jobs 202': { Location: LOCATION('job, /v1/jobs/{id}; poll it') },
+  'get /v1/datasets/{id}/data 200': {
+    'Content-Disposition': {
+      schema: { type: 'string' },
+      description: 'attachment; filename="{id}.npy"',
     },
   },
 };
 
-/** Rowpool errors as the server sends them, so the examples follow src/errors.ts. */
-function errorExample(err: Error & { statusCode?: number; code?: string }) {
-  const statusCode = err.statusCode ?? 500;
-  return { statusCode, code: err.code, error: STATUS_CODES[statusCode] ?? 'Error', message: err.message };
-}
-
-const VALIDATION_EXAMPLE = {
-  statusCode: 400,
-  code: 'FST_ERR_VALIDATION',
-  error: 'Bad Request',
-  message: "body/op must be equal to one of the allowed values",
+const DATASET = {
+  id: DATASET_ID,
+  name: 'embeddings',
+  dtype: 'float32',
+  shape: [1000, 128],
+  rows: 1000,
+  rowLength: 128,
+  bytes: 512000,
+  createdAt: '2026-01-15T09:30:00.000Z',
 };
 
-/** What a status means in rowpool, and an example body; `url` picks the likelier error of a status. */
-function errorResponse(status: number, url: string) {
-  const jobs = url.startsWith('/v1/jobs');
-  const upload = url === '/v1/datasets';
-  const examples: Record<number, { description: string; example: object }> = {
-    400: {
-      description: upload
-        ? 'The body or its query parameters are not a valid dataset'
-        : 'The request does not match what the operation takes',
-      example: upload
-        ? errorExample(new InvalidNpy("the header has no 'descr' key"))
-        : url.endsWith('/jobs') && !jobs
-          ? errorExample(new InvalidJob('op "cosine" needs params.vector with 128 numbers, one per row element'))
-          : VALIDATION_EXAMPLE,
+const JOB = {
+  id: JOB_ID,
+  datasetId: DATASET_ID,
+  op: 'mean',
+  params: {},
+  rows: { start: 0, end: 1000 },
+  status: 'succeeded',
+  progress: { rowsDone: 1000, rowsTotal: 1000 },
+  createdAt: '2026-01-15T09:31:00.000Z',
+  startedAt: '2026-01-15T09:31:00.002Z',
+  finishedAt: '2026-01-15T09:31:00.015Z',
+};
+
+const TOP_K_JOB = {
+  ...JOB,
+  op: 'cosine',
+  params: { vector: [0.1, 0.2, 0.3] },
+  top: { k: 3, largest: true },
+  status: 'running',
+  progress: { rowsDone: 256, rowsTotal: 1000 },
+  finishedAt: null,
+};
+
+/** Example bodies by `METHOD /path status` (or `METHOD /path request`), then by media type. */
+const EXAMPLES: Record<string, Record<string, Json>> = {
+  'post /v1/datasets request': {
+    'application/json': { example: { name: 'small', dtype: 'float32', data: [[1, 2, 3], [4, 5, 6]] } },
+  },
+  'post /v1/datasets 201': { 'application/json': { example: DATASET } },
+  'get /v1/datasets 200': {
+    'application/json': {
+      example: {
+        datasets: [DATASET],
+        memory: { limitBytes: 2147483648, usedBytes: 520000, freeBytes: 2146963648 },
+      },
     },
-    401: {
-      description: 'ROWPOOL_API_TOKEN is set and the bearer token is missing or wrong',
-      example: errorExample(new Unauthorized()),
+  },
+  'get /v1/datasets/{id} 200': { 'application/json': { example: DATASET } },
+  'post /v1/datasets/{id}/jobs 200': { 'application/json': { example: JOB } },
+  'post /v1/datasets/{id}/jobs 202': { 'application/json': { example: TOP_K_JOB } },
+  'get /v1/jobs 200': { 'application/json': { example: { jobs: [TOP_K_JOB, JOB] } } },
+  'get /v1/jobs/{id} 200': { 'application/json': { example: JOB } },
+  'get /v1/jobs/{id}/result 200': {
+    'application/json': {
+      examples: {
+        perRow: {
+          summary: 'One value per row',
+          value: { jobId: JOB_ID, dtype: 'float64', shape: [4], data: [0.5, 1.25, 'NaN', -3] },
+        },
+        topK: {
+          summary: 'A top-k job: the best rows, best first',
+          value: { jobId: JOB_ID, indices: [412, 7, 988], values: [0.998, 0.991, 0.987] },
+        },
+      },
     },
-    404: {
-      description: jobs ? 'No job has this id' : 'No dataset has this id',
-      example: jobs
-        ? errorExample(new JobNotFound(EXAMPLE_JOB_ID))
-        : errorExample(new DatasetNotFound(EXAMPLE_DATASET_ID)),
-    },
-    406: { description: 'None of the types in Accept can be served', example: errorExample(new NotAcceptable()) },
-    409: {
-      description: 'The job has not succeeded, so it has no result',
-      example: errorExample(new JobNotSucceeded(EXAMPLE_JOB_ID, 'running')),
-    },
-    413: {
-      description: upload
-        ? 'The dataset needs more of ROWPOOL_MEMORY_LIMIT than is free, or a JSON or CSV body exceeds ROWPOOL_TEXT_BODY_LIMIT'
-        : 'The result needs more of ROWPOOL_MEMORY_LIMIT than is free',
-      example: upload
-        ? errorExample(new InsufficientMemory('the dataset', 4_000_000_000, 1_073_741_824, 2_147_483_648))
-        : errorExample(new InsufficientMemory('the result', 8_000_000, 4096, 2_147_483_648)),
-    },
-    415: {
-      description: 'The Content-Type is not one rowpool reads',
-      example: errorExample(new UnsupportedMediaType('text/plain')),
-    },
-    422: {
-      description: 'The array has an element type rowpool does not store',
-      example: errorExample(new UnsupportedDtype('complex128', 'float16, float32, …')),
-    },
-    503: {
-      description: 'rowpool is shutting down',
-      example: errorExample(new ServiceUnavailable('rowpool is shutting down and takes no new uploads or jobs')),
-    },
-  };
-  return examples[status];
+    'text/csv': { example: '0.5\n1.25\nnan\n-3\n' },
+  },
+  'get /healthz 200': { 'application/json': { example: { status: 'ok' } } },
+  'get /readyz 200': { 'application/json': { example: { status: 'ready' } } },
+  'get /readyz 503': { 'application/json': { example: { status: 'not ready', reason: 'shutting down' } } },
+};
+
+/** A rowpool error as the server sends it, so the examples follow src/errors.ts. */
+function sent(err: Error & { statusCode?: number; code?: string }) {
+  const statusCode = err.statusCode ?? 500;
+  return { statusCode, code: err.code, error: STATUS_CODES[statusCode], message: err.message };
 }
 
-/** `GET /v1/datasets/:id/data` -> `getDatasetsByIdData`: stable names for client generators. */
-function operationId(method: string, url: string): string {
-  const words = url
+/** What an error status means for an operation, with an example; the path picks the likelier error. */
+function errorResponse(status: number, path: string): { description: string; example: Json } | undefined {
+  const jobs = path.startsWith('/v1/jobs');
+  const upload = path === '/v1/datasets';
+  const submit = path.endsWith('/jobs') && !jobs;
+  switch (status) {
+    case 400:
+      return {
+        description: upload
+          ? 'The body or its query parameters do not describe a valid array'
+          : 'The request does not fit what the operation takes',
+        example: upload
+          ? sent(new InvalidNpy("the header has no 'shape' key"))
+          : submit
+            ? sent(new InvalidJob("params.vector has 3 numbers but the dataset's rows have 128"))
+            : {
+                statusCode: 400,
+                code: 'FST_ERR_VALIDATION',
+                error: 'Bad Request',
+                message: 'querystring/status must be equal to one of the allowed values',
+              },
+      };
+    case 401:
+      return {
+        description: 'The server has a token set and the request did not bring it',
+        example: sent(new Unauthorized()),
+      };
+    case 404:
+      return jobs
+        ? { description: 'No job has this id', example: sent(new JobNotFound(JOB_ID)) }
+        : { description: 'No dataset has this id', example: sent(new DatasetNotFound(DATASET_ID)) };
+    case 406:
+      return { description: 'None of the types in Accept can be served', example: sent(new NotAcceptable()) };
+    case 409:
+      return {
+        description: 'The job has not succeeded, so it has no result',
+        example: sent(new JobNotSucceeded(JOB_ID, 'running')),
+      };
+    case 413:
+      return upload
+        ? {
+            description:
+              'The dataset needs more of ROWPOOL_MEMORY_LIMIT than is free, or a JSON or CSV body is over ROWPOOL_TEXT_BODY_LIMIT',
+            example: sent(new InsufficientMemory('the dataset', 4000000000, 1073741824, 2147483648)),
+          }
+        : {
+            description: 'The result would need more of ROWPOOL_MEMORY_LIMIT than is free',
+            example: sent(new InsufficientMemory('the result', 8000000, 4096, 2147483648)),
+          };
+    case 415:
+      return {
+        description: 'rowpool does not read this Content-Type',
+        example: sent(new UnsupportedMediaType('text/plain')),
+      };
+    case 422:
+      return {
+        description: 'The array holds an element type rowpool does not store',
+        example: sent(new UnsupportedDtype('complex128', 'float16, float32, float64, …')),
+      };
+    case 503:
+      return {
+        description: 'rowpool is shutting down',
+        example: sent(new ServiceUnavailable('rowpool is shutting down and takes no new uploads or jobs')),
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** `get /v1/datasets/{id}/data` -> `getDatasetsByIdData`: stable names for client generators. */
+function operationId(method: string, path: string): string {
+  const words = path
     .split('/')
     .filter((part) => part !== '' && !/^v\d+$/.test(part))
-    .map((part) => (part.startsWith(':') ? `by-${part.slice(1)}` : part))
+    .map((part) => part.replace(/^\{(.+)\}$/, 'by-$1'))
     .flatMap((part) => part.split(/[^A-Za-z0-9]+/))
     .filter((word) => word !== '');
-  return [method.toLowerCase(), ...words.map((w) => w[0].toUpperCase() + w.slice(1))].join('');
+  return method + words.map((w) => w[0].toUpperCase() + w.slice(1)).join('');
 }
 
-type RouteSchema = FastifySchema & {
-  operationId?: string;
-  response?: Record<string, unknown>;
-  body?: { content?: Record<string, unknown> };
-};
+const ERROR_REF = '#/components/schemas/ErrorResponse';
 
-function transform({ schema, url, route }: { schema: FastifySchema; url: string; route: { method: string | string[] } }) {
-  if (schema === undefined) return { schema, url };
-  const method = Array.isArray(route.method) ? route.method[0] : route.method;
-  const out: RouteSchema = { ...(schema as RouteSchema) };
-  out.operationId ??= operationId(method, url);
-  const streamed = STREAMED_BODIES[`${method} ${url}`];
-  if (streamed !== undefined) {
-    out.body = { ...out.body, content: { ...streamed, ...out.body?.content } };
+function complete(doc: Json): Json {
+  const paths = doc.paths as Record<string, Record<string, Json>>;
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      op.operationId ??= operationId(method, path);
+      const requestBody = op.requestBody as { content: Record<string, Json> } | undefined;
+      if (method === 'post' && path === '/v1/datasets' && requestBody !== undefined) {
+        requestBody.content = { ...STREAMED_UPLOADS, ...requestBody.content };
+      }
+      for (const [type, extra] of Object.entries(EXAMPLES[`${method} ${path} request`] ?? {})) {
+        Object.assign(requestBody?.content[type] ?? {}, extra);
+      }
+      const responses = op.responses as Record<string, { description: string; headers?: Json; content?: Json }>;
+      for (const [status, response] of Object.entries(responses)) {
+        const key = `${method} ${path} ${status}`;
+        const json = response.content?.['application/json'] as Json | undefined;
+        const error = (json?.schema as Json | undefined)?.$ref === ERROR_REF && errorResponse(Number(status), path);
+        if (error) {
+          response.description = error.description;
+          json!.example = error.example;
+        } else if (response.description === 'Default Response') {
+          response.description = STATUS_CODES[status] ?? response.description;
+        }
+        if (RESPONSE_HEADERS[key] !== undefined) response.headers = RESPONSE_HEADERS[key];
+        for (const [type, extra] of Object.entries(EXAMPLES[key] ?? {})) {
+          Object.assign((response.content?.[type] as Json | undefined) ?? {}, extra);
+        }
+      }
+    }
   }
-  return { schema: out, url };
+  return doc;
 }
 
 export const openapiOptions: FastifyDynamicSwaggerOptions = {
@@ -173,7 +292,7 @@ export const openapiOptions: FastifyDynamicSwaggerOptions = {
     info: {
       title: 'rowpool',
       version: pkg.version,
-      description: `${pkg.description}.\n\nUpload an array once (.npy, raw bytes, a multipart form, CSV or JSON); it is held in shared memory and every job reads it in place. Start a job with one of the per-row ops, wait for it or poll it, then fetch its result as JSON, .npy or CSV.`,
+      description: `${pkg.description}.\n\nUpload an array once (.npy, raw bytes, a multipart form, CSV or JSON); it is held in shared memory and every job reads it in place. Start a per-row job, wait for it or poll it, then fetch its result as JSON, .npy or CSV.`,
       license: { name: pkg.license, identifier: pkg.license },
     },
     servers: [{ url: 'http://127.0.0.1:3000', description: 'The default HOST and PORT' }],
@@ -190,17 +309,16 @@ export const openapiOptions: FastifyDynamicSwaggerOptions = {
           type: 'http',
           scheme: 'bearer',
           description:
-            'Needed only when the server has ROWPOOL_API_TOKEN set (ROWPOOL_METRICS_TOKEN for /metrics): `Authorization: Bearer <token>`.',
+            'Needed only when the server is started with ROWPOOL_API_TOKEN (ROWPOOL_METRICS_TOKEN for /metrics): `Authorization: Bearer <token>`.',
         },
       },
     },
-    // Either alternative: the token is required only when the server is configured with one.
+    // Two alternatives, a token or none: a token is needed only when the server is configured with one.
     security: [{ bearer: [] }, {}],
   },
   refResolver: {
-    // Shared schemas land in components.schemas under their $id (Dataset, Job, ErrorResponse).
+    // Shared schemas land in components.schemas under their $id: Dataset, Job, ErrorResponse.
     buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
   },
-  transform,
+  transformObject: (documentObject) => complete((documentObject as { openapiObject: Json }).openapiObject),
 };
-

@@ -16,7 +16,11 @@ async function main(): Promise<void> {
   }
   const app = await buildApp(config);
   app.log.info(
-    { memoryLimitBytes: config.memoryLimit, threads: config.threads, shutdownGraceSeconds: config.shutdownGraceSeconds },
+    {
+      memoryLimitBytes: config.memoryLimit,
+      threads: config.threads,
+      shutdownGraceSeconds: config.shutdownGraceSeconds,
+    },
     'rowpool configured',
   );
   closeWithGrace({ delay: (config.shutdownGraceSeconds + 10) * 1000 }, async ({ signal, err }) => {

@@ -14,7 +14,12 @@ export class ArrayWriter {
   #received = 0;
   #swapped = 0;
 
-  constructor(target: SharedArrayBuffer, itemsize: number, bigEndian: boolean, fortranShape?: readonly number[]) {
+  constructor(
+    target: SharedArrayBuffer,
+    itemsize: number,
+    bigEndian: boolean,
+    fortranShape?: readonly number[],
+  ) {
     this.#target = target;
     this.#itemsize = itemsize;
     this.#bigEndian = bigEndian && itemsize > 1;
@@ -80,7 +85,9 @@ class FortranScatter {
 
   constructor(target: SharedArrayBuffer, itemsize: number, bigEndian: boolean, shape: readonly number[]) {
     if (target.byteLength >= 2 ** 32) {
-      throw new InvalidDatasetRequest('Fortran-order arrays are limited to 4 GiB; send larger arrays in C order');
+      throw new InvalidDatasetRequest(
+        'Fortran-order arrays are limited to 4 GiB; send larger arrays in C order',
+      );
     }
     this.#bytes = new Uint8Array(target);
     this.#itemsize = itemsize;

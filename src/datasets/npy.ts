@@ -4,8 +4,9 @@
  * as data by a small literal parser, never evaluated. No npm package reads `.npy` headers properly
  * (byte order, Fortran order and v2/v3 lengths are commonly ignored), so this is written by hand.
  */
-import { type DType, descrOf, parseDescr, SUPPORTED_DTYPES_TEXT } from './dtypes.js';
+
 import { InvalidNpy, UnsupportedDtype } from '../errors.js';
+import { type DType, descrOf, parseDescr, SUPPORTED_DTYPES_TEXT } from './dtypes.js';
 
 export const NPY_MAGIC = Uint8Array.of(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59); // \x93NUMPY
 /** NumPy refuses headers over 10 000 bytes by default; allow more, but bound what is buffered. */
@@ -35,7 +36,8 @@ export function startsWithMagic(bytes: Uint8Array): boolean {
 export function npyDataOffset(prefix: Uint8Array): number | undefined {
   const magicLength = Math.min(prefix.length, NPY_MAGIC.length);
   for (let i = 0; i < magicLength; i++) {
-    if (prefix[i] !== NPY_MAGIC[i]) throw new InvalidNpy('the body does not start with the NPY magic \\x93NUMPY');
+    if (prefix[i] !== NPY_MAGIC[i])
+      throw new InvalidNpy('the body does not start with the NPY magic \\x93NUMPY');
   }
   if (prefix.length < 8) return undefined;
   const major = prefix[6];
@@ -58,12 +60,16 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
   if (dataOffset === undefined || bytes.length < dataOffset) throw new InvalidNpy('the header is truncated');
   const preamble = bytes[6] === 1 ? PREAMBLE_V1 : PREAMBLE_V2;
   const encoding = bytes[6] === 3 ? 'utf-8' : 'latin1';
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset + preamble, dataOffset - preamble).toString(encoding);
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset + preamble, dataOffset - preamble).toString(
+    encoding,
+  );
   const dict = parseLiteral(text);
   if (!(dict instanceof Map)) throw new InvalidNpy('the header is not a dict literal');
   const keys = [...dict.keys()].sort().join(',');
   if (keys !== 'descr,fortran_order,shape') {
-    throw new InvalidNpy(`the header must have exactly the keys descr, fortran_order and shape, not ${keys || 'none'}`);
+    throw new InvalidNpy(
+      `the header must have exactly the keys descr, fortran_order and shape, not ${keys || 'none'}`,
+    );
   }
   const descr = dict.get('descr');
   if (typeof descr !== 'string') {
@@ -83,7 +89,8 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
       throw new InvalidNpy(`shape ${literalText(shape)} must hold non-negative integers`);
     }
   }
-  if (shape.length === 0) throw new InvalidNpy('0-d arrays (shape ()) are not datasets; send at least 1 dimension');
+  if (shape.length === 0)
+    throw new InvalidNpy('0-d arrays (shape ()) are not datasets; send at least 1 dimension');
   return {
     dtype: parsed.dtype,
     bigEndian: parsed.bigEndian,

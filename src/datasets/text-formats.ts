@@ -51,7 +51,8 @@ export function parseCsv(text: string): ParsedValues {
   for (let r = 0; r < rows; r++) {
     const record = records[first + r];
     const line = first + r + 1;
-    if (isBlank(record)) throw new InvalidDatasetRequest(`CSV line ${line} is empty; every row needs ${columns} numbers`);
+    if (isBlank(record))
+      throw new InvalidDatasetRequest(`CSV line ${line} is empty; every row needs ${columns} numbers`);
     if (record.length !== columns) {
       throw new InvalidDatasetRequest(
         `CSV line ${line} has ${record.length} columns but the first data row has ${columns}; rows must not be ragged`,
@@ -60,7 +61,9 @@ export function parseCsv(text: string): ParsedValues {
     for (let c = 0; c < columns; c++) {
       const value = csvNumber(record[c]);
       if (value === undefined) {
-        throw new InvalidDatasetRequest(`CSV line ${line}, column ${c + 1} is "${record[c]}", which is not a number`);
+        throw new InvalidDatasetRequest(
+          `CSV line ${line}, column ${c + 1} is "${record[c]}", which is not a number`,
+        );
       }
       values[r * columns + c] = value;
     }
@@ -87,7 +90,8 @@ const JSON_NON_FINITE: Record<string, number> = {
  * "Infinity", "-Infinity" (which rowpool also writes, since JSON has no such numbers).
  */
 export function parseJsonArray(data: unknown): ParsedValues {
-  if (!Array.isArray(data)) throw new InvalidDatasetRequest('"data" must be a list (nested lists for 2-D and up)');
+  if (!Array.isArray(data))
+    throw new InvalidDatasetRequest('"data" must be a list (nested lists for 2-D and up)');
   const shape: number[] = [];
   for (let level: unknown = data; Array.isArray(level); level = level[0]) {
     shape.push(level.length);

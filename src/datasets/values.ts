@@ -67,7 +67,9 @@ function encode(
   for (let i = 0; i < n; i++) {
     const v = numbers[i];
     if (!Number.isInteger(v)) {
-      throw new InvalidDatasetRequest(`${describe(i)} is ${values[i]}, which is not an integer as dtype ${dtype} needs`);
+      throw new InvalidDatasetRequest(
+        `${describe(i)} is ${values[i]}, which is not an integer as dtype ${dtype} needs`,
+      );
     }
     if (v < min || v > max || (max >= 2 ** 63 && v >= max)) {
       throw new InvalidDatasetRequest(`${describe(i)} is ${values[i]}, outside the range of dtype ${dtype}`);

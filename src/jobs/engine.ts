@@ -8,7 +8,7 @@ import { planChunks } from './chunks.js';
 import { type OpName, RESULT_DTYPE } from './kernels/index.js';
 import type { RowPool } from './pool.js';
 import { checkJob, type JobParams, type JobRequest, type JobSpec } from './spec.js';
-import { CANCEL, CONTROL_BYTES, type ChunkTask, ROWS_DONE } from './task.js';
+import { CANCEL, type ChunkTask, CONTROL_BYTES, ROWS_DONE } from './task.js';
 import { readInt64, type TopK, topK } from './topk.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
@@ -184,7 +184,8 @@ export class JobEngine {
       ...(spec.top === undefined ? {} : { top: { k: spec.top.k, largest: spec.top.largest } }),
       status: job.status,
       progress: {
-        rowsDone: job.status === 'succeeded' ? rowsTotal : Math.min(rowsTotal, Atomics.load(job.control, ROWS_DONE)),
+        rowsDone:
+          job.status === 'succeeded' ? rowsTotal : Math.min(rowsTotal, Atomics.load(job.control, ROWS_DONE)),
         rowsTotal,
       },
       createdAt: job.createdAt,
@@ -291,7 +292,8 @@ export class JobEngine {
     if (top !== undefined && job.result !== undefined) {
       const { buffer, reservation } = job.result;
       const rows = job.spec.rows.end - job.spec.rows.start;
-      const values = RESULT_DTYPE[job.spec.op] === 'int64' ? readInt64(buffer, rows) : new Float64Array(buffer);
+      const values =
+        RESULT_DTYPE[job.spec.op] === 'int64' ? readInt64(buffer, rows) : new Float64Array(buffer);
       job.top = topK(values, job.spec.rows.start, top.k, top.largest);
       reservation.release();
       job.result = undefined;

@@ -61,10 +61,13 @@ export function checkJob(request: JobRequest, dataset: Dataset): JobSpec {
       );
     }
   }
-  if (op === 'quantile' && params.q === undefined) throw new InvalidJob('op quantile needs params.q, a number in [0, 1]');
+  if (op === 'quantile' && params.q === undefined)
+    throw new InvalidJob('op quantile needs params.q, a number in [0, 1]');
   if (allowed.includes('vector')) {
     if (params.vector === undefined) {
-      throw new InvalidJob(`op ${op} needs params.vector, a list of ${dataset.rowLength} numbers (the row length)`);
+      throw new InvalidJob(
+        `op ${op} needs params.vector, a list of ${dataset.rowLength} numbers (the row length)`,
+      );
     }
     if (params.vector.length !== dataset.rowLength) {
       throw new InvalidJob(
@@ -83,7 +86,8 @@ export function checkJob(request: JobRequest, dataset: Dataset): JobSpec {
   if (end > dataset.rows || start > dataset.rows) {
     throw new InvalidJob(`rows ${start}..${end} fall outside the dataset, which has ${dataset.rows} rows`);
   }
-  if (start > end) throw new InvalidJob(`rows.start (${start}) is after rows.end (${end}); the range is end-exclusive`);
+  if (start > end)
+    throw new InvalidJob(`rows.start (${start}) is after rows.end (${end}); the range is end-exclusive`);
   return {
     op,
     params,

@@ -25,7 +25,8 @@ void collectOnSignal();
 export default function runChunk(task: ChunkTask): ChunkOutcome {
   const started = performance.now();
   const control = new Int32Array(task.control);
-  const blockRows = task.op === 'strided_mean' ? 1 : Math.max(1, Math.floor(BLOCK_ELEMENTS / Math.max(1, task.rowLength)));
+  const blockRows =
+    task.op === 'strided_mean' ? 1 : Math.max(1, Math.floor(BLOCK_ELEMENTS / Math.max(1, task.rowLength)));
   const spec = {
     op: task.op,
     dtype: task.dtype,

@@ -44,7 +44,9 @@ function dtypeParam(name: string | undefined, fallback?: DType): DType {
 
 function shapeParam(text: string | undefined): number[] {
   if (text === undefined) {
-    throw new InvalidDatasetRequest('the shape query parameter is required with raw bytes, e.g. shape=1000,128');
+    throw new InvalidDatasetRequest(
+      'the shape query parameter is required with raw bytes, e.g. shape=1000,128',
+    );
   }
   const dims = text.split(',').map((d) => d.trim());
   if (dims.some((d) => !/^\d+$/.test(d)) || dims.length === 0) {
@@ -53,7 +55,8 @@ function shapeParam(text: string | undefined): number[] {
     );
   }
   const shape = dims.map(Number);
-  if (shape.some((d) => !Number.isSafeInteger(d))) throw new InvalidDatasetRequest(`shape "${text}" is too large`);
+  if (shape.some((d) => !Number.isSafeInteger(d)))
+    throw new InvalidDatasetRequest(`shape "${text}" is too large`);
   return shape;
 }
 
@@ -103,11 +106,15 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       for await (const part of request.parts()) {
         if (part.type === 'field') {
           if (part.fieldname !== 'name') {
-            throw new InvalidDatasetRequest(`unexpected form field "${part.fieldname}"; send "file" and optionally "name"`);
+            throw new InvalidDatasetRequest(
+              `unexpected form field "${part.fieldname}"; send "file" and optionally "name"`,
+            );
           }
           name = String(part.value);
         } else if (part.fieldname !== 'file' || filled !== undefined) {
-          throw new InvalidDatasetRequest(`unexpected file part "${part.fieldname}"; send one .npy file in the "file" field`);
+          throw new InvalidDatasetRequest(
+            `unexpected file part "${part.fieldname}"; send one .npy file in the "file" field`,
+          );
         } else {
           filled = await readNpyStream(part.file, budget);
         }
@@ -116,7 +123,8 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       filled?.reservation.release();
       throw err;
     }
-    if (filled === undefined) throw new InvalidDatasetRequest('the form has no "file" part holding an .npy file');
+    if (filled === undefined)
+      throw new InvalidDatasetRequest('the form has no "file" part holding an .npy file');
     return [filled, name];
   }
 
@@ -133,7 +141,11 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       if (query.dtype !== undefined || query.shape !== undefined) {
         const dtype = dtypeParam(query.dtype);
         const shape = shapeParam(query.shape);
-        return [await readRawStream(body as Readable, budget, dtype, shape, contentLength(request)), 'raw', undefined];
+        return [
+          await readRawStream(body as Readable, budget, dtype, shape, contentLength(request)),
+          'raw',
+          undefined,
+        ];
       }
       const [head, stream] = await peek(body as Readable);
       if (!startsWithMagic(head) && head.length >= 6) {
@@ -156,7 +168,11 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       const upload = body as { dtype?: string; data: unknown; name?: string };
       const dtype = dtypeParam(upload.dtype, 'float64');
       const parsed = parseJsonArray(upload.data);
-      return [fillFromValues(dtype, parsed.shape, parsed.values, budget, parsed.describe), 'json', upload.name];
+      return [
+        fillFromValues(dtype, parsed.shape, parsed.values, budget, parsed.describe),
+        'json',
+        upload.name,
+      ];
     }
     throw new UnsupportedMediaType(type === '' ? '(none)' : type);
   }

@@ -17,7 +17,8 @@ const docsRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (_request, reply) => reply.type('application/yaml; charset=utf-8').send(app.swagger({ yaml: true })),
+    async (_request, reply) =>
+      reply.type('application/yaml; charset=utf-8').send(app.swagger({ yaml: true })),
   );
 
   // The UI's scripts and styles ship inside @fastify/swagger-ui; nothing is fetched from elsewhere.

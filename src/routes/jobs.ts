@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { JobNotSucceeded, NotAcceptable } from '../errors.js';
 import type { JobEngine } from '../jobs/engine.js';
 import { resultCsv, resultJson, resultNpy } from '../jobs/result-format.js';
 import type { JobRequest } from '../jobs/spec.js';
-import { JobNotSucceeded, NotAcceptable } from '../errors.js';
 import { errors, IdParams } from '../schemas/common.js';
 import { JobList, JobRequestSchema, ListQuery, ResultJson, SubmitQuery } from '../schemas/jobs.js';
 

@@ -36,12 +36,16 @@ export const UploadQuery = Type.Object(
     name: Type.Optional(Type.String({ maxLength: 256, description: 'A label for the dataset' })),
     dtype: Type.Optional(
       Type.String({
-        description: 'Raw bytes: the element type (required with shape). CSV: the type to store (default float64)',
+        description:
+          'Raw bytes: the element type (required with shape). CSV: the type to store (default float64)',
         examples: ['float32'],
       }),
     ),
     shape: Type.Optional(
-      Type.String({ description: 'Raw bytes: comma-separated dimensions, e.g. 1000,128', examples: ['1000,128'] }),
+      Type.String({
+        description: 'Raw bytes: comma-separated dimensions, e.g. 1000,128',
+        examples: ['1000,128'],
+      }),
     ),
   },
   { additionalProperties: false },

@@ -4,7 +4,9 @@ import { OPS } from '../jobs/kernels/index.js';
 
 export const JobParamsSchema = Type.Object(
   {
-    ddof: Type.Optional(Type.Integer({ minimum: 0, description: 'var, std: delta degrees of freedom (default 0)' })),
+    ddof: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'var, std: delta degrees of freedom (default 0)' }),
+    ),
     ord: Type.Optional(
       Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal('inf')], {
         description: 'norm: 1, 2 (default) or "inf"',
@@ -12,7 +14,9 @@ export const JobParamsSchema = Type.Object(
     ),
     q: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'quantile: required, in [0, 1]' })),
     vector: Type.Optional(
-      Type.Array(Type.Number(), { description: 'dot, cosine, euclidean: required, one number per row element' }),
+      Type.Array(Type.Number(), {
+        description: 'dot, cosine, euclidean: required, one number per row element',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -26,7 +30,9 @@ export const JobRequestSchema = Type.Object(
       Type.Object(
         {
           start: Type.Optional(Type.Integer({ minimum: 0, description: 'First row (default 0)' })),
-          end: Type.Optional(Type.Integer({ minimum: 0, description: 'End row, exclusive (default: all rows)' })),
+          end: Type.Optional(
+            Type.Integer({ minimum: 0, description: 'End row, exclusive (default: all rows)' }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -85,7 +91,12 @@ export const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const Number_ = Type.Union([Type.Number(), Type.Literal('NaN'), Type.Literal('Infinity'), Type.Literal('-Infinity')]);
+const Number_ = Type.Union([
+  Type.Number(),
+  Type.Literal('NaN'),
+  Type.Literal('Infinity'),
+  Type.Literal('-Infinity'),
+]);
 
 export const ResultJson = Type.Union(
   [

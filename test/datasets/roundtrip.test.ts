@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { DTYPE_INFO, DTYPES, descrOf, type DType } from '../../src/datasets/dtypes.js';
+import { DTYPE_INFO, DTYPES, type DType, descrOf } from '../../src/datasets/dtypes.js';
 import { parseNpyHeader } from '../../src/datasets/npy.js';
 import { testApp } from '../helpers/app.js';
 import { sampleBytes, swapBytes, toFortran } from '../helpers/arrays.js';
@@ -17,7 +17,12 @@ afterAll(async () => {
 const SHAPES = [[7], [3, 4], [2, 3, 4], [2, 2, 3, 2]];
 
 async function upload(payload: Buffer, contentType: string, query = ''): Promise<Record<string, unknown>> {
-  const res = await app.inject({ method: 'POST', url: `/v1/datasets${query}`, headers: { 'content-type': contentType }, payload });
+  const res = await app.inject({
+    method: 'POST',
+    url: `/v1/datasets${query}`,
+    headers: { 'content-type': contentType },
+    payload,
+  });
   expect(res.statusCode, res.body).toBe(201);
   const body = res.json();
   expect(res.headers.location).toBe(`/v1/datasets/${body.id}`);
@@ -52,7 +57,14 @@ describe.each(DTYPES)('%s', (dtype) => {
         const descr = itemsize === 1 ? descrOf(dtype) : `${bigEndian ? '>' : '<'}${descrOf(dtype).slice(1)}`;
         const created = await upload(npyFile(descr, shape, bytes, fortran), 'application/x-npy');
         const rowLength = shape.slice(1).reduce((a, b) => a * b, 1);
-        expect(created).toMatchObject({ dtype, shape, rows: shape[0], rowLength, bytes: count * itemsize, name: null });
+        expect(created).toMatchObject({
+          dtype,
+          shape,
+          rows: shape[0],
+          rowLength,
+          bytes: count * itemsize,
+          name: null,
+        });
         const back = await download(created.id as string);
         expect(back.dtype).toBe(dtype);
         expect(back.shape).toEqual(shape);
@@ -64,7 +76,11 @@ describe.each(DTYPES)('%s', (dtype) => {
 
   test('raw little-endian bytes with dtype and shape round-trip', async () => {
     const expected = sampleBytes(dtype, 24, 7);
-    const created = await upload(Buffer.from(expected), 'application/octet-stream', `?dtype=${dtype}&shape=2,3,4&name=raw`);
+    const created = await upload(
+      Buffer.from(expected),
+      'application/octet-stream',
+      `?dtype=${dtype}&shape=2,3,4&name=raw`,
+    );
     expect(created).toMatchObject({ dtype, shape: [2, 3, 4], name: 'raw' });
     expect(Buffer.compare((await download(created.id as string)).data, Buffer.from(expected))).toBe(0);
     await remove(created.id as string);
@@ -99,26 +115,83 @@ describe('text formats', () => {
     const created = await upload(Buffer.from(csv), 'text/csv', '?name=csv');
     expect(created).toMatchObject({ dtype: 'float64', shape: [3, 3], name: 'csv' });
     const back = await download(created.id as string);
-    const values = Array.from(new Float64Array(back.data.buffer.slice(back.data.byteOffset, back.data.byteOffset + back.data.length)));
-    expect(values).toEqual([1, 2, 3, 4.5, -600, Number.NaN, 7, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+    const values = Array.from(
+      new Float64Array(back.data.buffer.slice(back.data.byteOffset, back.data.byteOffset + back.data.length)),
+    );
+    expect(values).toEqual([
+      1,
+      2,
+      3,
+      4.5,
+      -600,
+      Number.NaN,
+      7,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+    ]);
   });
 
   test('CSV with dtype=int16 and no header', async () => {
     const created = await upload(Buffer.from('1,-2\n3,4\n'), 'text/csv', '?dtype=int16');
     expect(created).toMatchObject({ dtype: 'int16', shape: [2, 2] });
     const back = await download(created.id as string);
-    expect(Array.from(new Int16Array(back.data.buffer.slice(back.data.byteOffset, back.data.byteOffset + 8)))).toEqual([1, -2, 3, 4]);
+    expect(
+      Array.from(new Int16Array(back.data.buffer.slice(back.data.byteOffset, back.data.byteOffset + 8))),
+    ).toEqual([1, -2, 3, 4]);
   });
 
   test.each([
-    ['float32', [[1.5, 2], [3, -4]], [2, 2], new Uint8Array(new Float32Array([1.5, 2, 3, -4]).buffer)],
-    ['float16', [1, 0.5, -2, 65504], [4], new Uint8Array(new Uint16Array([0x3c00, 0x3800, 0xc000, 0x7bff]).buffer)],
+    [
+      'float32',
+      [
+        [1.5, 2],
+        [3, -4],
+      ],
+      [2, 2],
+      new Uint8Array(new Float32Array([1.5, 2, 3, -4]).buffer),
+    ],
+    [
+      'float16',
+      [1, 0.5, -2, 65504],
+      [4],
+      new Uint8Array(new Uint16Array([0x3c00, 0x3800, 0xc000, 0x7bff]).buffer),
+    ],
     ['bool', [[true, false, true]], [1, 3], Uint8Array.of(1, 0, 1)],
-    ['uint8', [[[1, 2], [3, 4]], [[5, 6], [7, 255]]], [2, 2, 2], Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 255)],
-    ['int64', [-9007199254740991, 5], [2], new Uint8Array(new BigInt64Array([-9007199254740991n, 5n]).buffer)],
-    ['float64', ['NaN', 'Infinity', '-Infinity', 0], [4], new Uint8Array(new Float64Array([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0]).buffer)],
+    [
+      'uint8',
+      [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [5, 6],
+          [7, 255],
+        ],
+      ],
+      [2, 2, 2],
+      Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 255),
+    ],
+    [
+      'int64',
+      [-9007199254740991, 5],
+      [2],
+      new Uint8Array(new BigInt64Array([-9007199254740991n, 5n]).buffer),
+    ],
+    [
+      'float64',
+      ['NaN', 'Infinity', '-Infinity', 0],
+      [4],
+      new Uint8Array(
+        new Float64Array([Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0]).buffer,
+      ),
+    ],
   ] as const)('JSON %s data of shape %j', async (dtype, data, shape, bytes) => {
-    const res = await app.inject({ method: 'POST', url: '/v1/datasets', payload: { dtype, data, name: 'json' } });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/datasets',
+      payload: { dtype, data, name: 'json' },
+    });
     expect(res.statusCode, res.body).toBe(201);
     expect(res.json()).toMatchObject({ dtype, shape, name: 'json' });
     const back = await download(res.json().id);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../../src/config.js';
 import { type AppOptions, buildApp } from '../../src/app.js';
+import type { Config } from '../../src/config.js';
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
@@ -19,7 +19,10 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
 }
 
 /** An app ready for inject(); pass `listen: true` for supertest over a real socket. */
-export async function testApp(overrides: Partial<Config> = {}, options: AppOptions = {}): Promise<FastifyInstance> {
+export async function testApp(
+  overrides: Partial<Config> = {},
+  options: AppOptions = {},
+): Promise<FastifyInstance> {
   const app = await buildApp(testConfig(overrides), { logger: false, ...options });
   await app.ready();
   return app;

@@ -38,14 +38,26 @@ describe('bad job specs are 400 with a clear message', () => {
     ['q below 0', { op: 'quantile', params: { q: -0.1 } }, /params\.q must be >= 0/],
     ['q as a string', { op: 'quantile', params: { q: '0.5' } }, /params\.q must be number/],
     ['dot without a vector', { op: 'dot' }, /needs params\.vector, a list of 3 numbers/],
-    ['vector of the wrong length', { op: 'cosine', params: { vector: [1, 2] } }, /has 2 numbers but the dataset's rows have 3/],
-    ['non-numeric vector', { op: 'euclidean', params: { vector: [1, 'x', 3] } }, /params\.vector\.1 must be number/],
+    [
+      'vector of the wrong length',
+      { op: 'cosine', params: { vector: [1, 2] } },
+      /has 2 numbers but the dataset's rows have 3/,
+    ],
+    [
+      'non-numeric vector',
+      { op: 'euclidean', params: { vector: [1, 'x', 3] } },
+      /params\.vector\.1 must be number/,
+    ],
     ['bad ord', { op: 'norm', params: { ord: 3 } }, /params\.ord/],
     ['negative ddof', { op: 'var', params: { ddof: -1 } }, /params\.ddof must be >= 0/],
     ['fractional ddof', { op: 'std', params: { ddof: 0.5 } }, /params\.ddof must be integer/],
     ['k below 1', { op: 'sum', top: { k: 0 } }, /top\.k must be >= 1/],
     ['rows past the end', { op: 'sum', rows: { start: 0, end: 7 } }, /outside the dataset, which has 6 rows/],
-    ['reversed rows', { op: 'sum', rows: { start: 4, end: 2 } }, /rows\.start \(4\) is after rows\.end \(2\)/],
+    [
+      'reversed rows',
+      { op: 'sum', rows: { start: 4, end: 2 } },
+      /rows\.start \(4\) is after rows\.end \(2\)/,
+    ],
     ['negative start', { op: 'sum', rows: { start: -1 } }, /rows\.start must be >= 0/],
   ])('%s', async (_name, body, message) => {
     const before = (await app.inject({ method: 'GET', url: '/v1/jobs' })).json().jobs.length;
@@ -70,21 +82,40 @@ describe('results', () => {
     expect(job.progress).toEqual({ rowsDone: 6, rowsTotal: 6 });
     const json = await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/result` });
     expect(json.headers['content-type']).toMatch(/^application\/json/);
-    expect(json.json()).toEqual({ jobId: job.id, dtype: 'float64', shape: [6], data: [0, 2, 4, 6, 'NaN', 'Infinity'] });
-    const csv = await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/result`, headers: { accept: 'text/csv' } });
+    expect(json.json()).toEqual({
+      jobId: job.id,
+      dtype: 'float64',
+      shape: [6],
+      data: [0, 2, 4, 6, 'NaN', 'Infinity'],
+    });
+    const csv = await app.inject({
+      method: 'GET',
+      url: `/v1/jobs/${job.id}/result`,
+      headers: { accept: 'text/csv' },
+    });
     expect(csv.headers['content-type']).toMatch(/^text\/csv/);
     expect(csv.body).toBe('0\n2\n4\n6\nnan\ninf\n');
-    const npy = await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/result`, headers: { accept: 'application/x-npy' } });
+    const npy = await app.inject({
+      method: 'GET',
+      url: `/v1/jobs/${job.id}/result`,
+      headers: { accept: 'application/x-npy' },
+    });
     const file = npy.rawPayload;
     expect(file.subarray(0, 6).toString('latin1')).toBe('\x93NUMPY');
     expect(file.toString('latin1')).toContain("'descr': '<f8'");
-    const values = new Float64Array(file.buffer.slice(file.byteOffset + file.length - 48, file.byteOffset + file.length));
+    const values = new Float64Array(
+      file.buffer.slice(file.byteOffset + file.length - 48, file.byteOffset + file.length),
+    );
     expect(Array.from(values)).toEqual([0, 2, 4, 6, Number.NaN, Number.POSITIVE_INFINITY]);
   });
 
   test('an Accept the service cannot serve is 406', async () => {
     const job = (await submit({ op: 'max' })).json();
-    const res = await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/result`, headers: { accept: 'image/png' } });
+    const res = await app.inject({
+      method: 'GET',
+      url: `/v1/jobs/${job.id}/result`,
+      headers: { accept: 'image/png' },
+    });
     expect(res.statusCode).toBe(406);
   });
 
@@ -144,8 +175,11 @@ describe('memory', () => {
     const small = await testApp({ memoryLimit: 4096 });
     try {
       const data = Array.from({ length: 200 }, (_, i) => i);
-      const id = (await small.inject({ method: 'POST', url: '/v1/datasets', payload: { data, dtype: 'uint8' } })).json().id;
-      const run = () => small.inject({ method: 'POST', url: `/v1/datasets/${id}/jobs?wait=10`, payload: { op: 'sum' } });
+      const id = (
+        await small.inject({ method: 'POST', url: '/v1/datasets', payload: { data, dtype: 'uint8' } })
+      ).json().id;
+      const run = () =>
+        small.inject({ method: 'POST', url: `/v1/datasets/${id}/jobs?wait=10`, payload: { op: 'sum' } });
       const jobs = [];
       for (let i = 0; i < 12; i++) jobs.push((await run()).json());
       expect(jobs.every((j) => j.status === 'succeeded')).toBe(true);
@@ -153,7 +187,9 @@ describe('memory', () => {
       expect(used).toBeLessThanOrEqual(4096);
       // 200 + 1600 bytes per result: only the newest results fit beside the dataset.
       expect((await small.inject({ method: 'GET', url: `/v1/jobs/${jobs[0].id}` })).statusCode).toBe(404);
-      expect((await small.inject({ method: 'GET', url: `/v1/jobs/${jobs[11].id}/result` })).statusCode).toBe(200);
+      expect((await small.inject({ method: 'GET', url: `/v1/jobs/${jobs[11].id}/result` })).statusCode).toBe(
+        200,
+      );
     } finally {
       await small.close();
     }

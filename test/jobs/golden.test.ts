@@ -2,7 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseNpyHeader } from '../../src/datasets/npy.js';
 import { testApp } from '../helpers/app.js';
-import { caseName, fixtureFile, loadManifest, mismatches, readNpy, readNumbers } from '../helpers/fixtures.js';
+import {
+  caseName,
+  fixtureFile,
+  loadManifest,
+  mismatches,
+  readNpy,
+  readNumbers,
+} from '../helpers/fixtures.js';
 
 const manifest = loadManifest();
 const inputs = [...new Set(manifest.cases.map((c) => c.input))];
@@ -27,17 +34,31 @@ afterAll(async () => {
 });
 
 const fromJson = (v: number | string) =>
-  v === 'NaN' ? Number.NaN : v === 'Infinity' ? Number.POSITIVE_INFINITY : v === '-Infinity' ? Number.NEGATIVE_INFINITY : (v as number);
+  v === 'NaN'
+    ? Number.NaN
+    : v === 'Infinity'
+      ? Number.POSITIVE_INFINITY
+      : v === '-Infinity'
+        ? Number.NEGATIVE_INFINITY
+        : (v as number);
 
 async function runJob(input: string, body: object): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: `/v1/datasets/${datasetIds.get(input)}/jobs?wait=30`, payload: body });
+  const res = await app.inject({
+    method: 'POST',
+    url: `/v1/datasets/${datasetIds.get(input)}/jobs?wait=30`,
+    payload: body,
+  });
   expect(res.statusCode, res.body).toBe(200);
   expect(res.json().status).toBe('succeeded');
   return res.json().id;
 }
 
 async function npyResult(jobId: string) {
-  const res = await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/result`, headers: { accept: 'application/x-npy' } });
+  const res = await app.inject({
+    method: 'GET',
+    url: `/v1/jobs/${jobId}/result`,
+    headers: { accept: 'application/x-npy' },
+  });
   expect(res.statusCode).toBe(200);
   expect(res.headers['content-type']).toBe('application/x-npy');
   const file = res.rawPayload;
@@ -67,7 +88,10 @@ describe('every op agrees with NumPy on every fixture, in JSON and .npy', () => 
     const data = file.subarray(header.dataOffset);
     const values =
       expectedDtype === 'int64'
-        ? Array.from(new BigInt64Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length)), Number)
+        ? Array.from(
+            new BigInt64Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length)),
+            Number,
+          )
         : Array.from(new Float64Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length)));
     expect(mismatches(values, expected)).toEqual([]);
   });
