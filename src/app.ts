@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
+import { bearerAuth } from './auth.js';
 import type { Config } from './config.js';
 import { DatasetStore } from './datasets/store.js';
 import { ServiceUnavailable, UnsupportedMediaType } from './errors.js';
@@ -112,6 +113,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await pool.close();
   });
 
+  app.addHook('onRequest', bearerAuth(config.apiToken, config.metricsToken));
   app.addHook('onRequest', async (request) => {
     if (stopping && request.method === 'POST' && INTAKE_ROUTES.has(request.routeOptions.url ?? '')) {
       throw new ServiceUnavailable('rowpool is shutting down and takes no new uploads or jobs');

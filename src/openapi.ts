@@ -250,19 +250,26 @@ function operationId(method: string, path: string): string {
   return method + words.map((w) => w[0].toUpperCase() + w.slice(1)).join('');
 }
 
+/** A deep copy with no shared objects, which YAML would otherwise print as anchors and aliases. */
+function copy<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
 const ERROR_REF = '#/components/schemas/ErrorResponse';
 
 function complete(doc: Json): Json {
   const paths = doc.paths as Record<string, Record<string, Json>>;
   for (const [path, item] of Object.entries(paths)) {
-    for (const [method, op] of Object.entries(item)) {
-      op.operationId ??= operationId(method, path);
+    for (const [method, generated] of Object.entries(item)) {
+      // operationId first, where a reader of the YAML looks for it.
+      const op: Json = { operationId: operationId(method, path), ...generated };
+      item[method] = op;
       const requestBody = op.requestBody as { content: Record<string, Json> } | undefined;
       if (method === 'post' && path === '/v1/datasets' && requestBody !== undefined) {
-        requestBody.content = { ...STREAMED_UPLOADS, ...requestBody.content };
+        requestBody.content = { ...copy(STREAMED_UPLOADS), ...requestBody.content };
       }
       for (const [type, extra] of Object.entries(EXAMPLES[`${method} ${path} request`] ?? {})) {
-        Object.assign(requestBody?.content[type] ?? {}, extra);
+        Object.assign(requestBody?.content[type] ?? {}, copy(extra));
       }
       const responses = op.responses as Record<string, { description: string; headers?: Json; content?: Json }>;
       for (const [status, response] of Object.entries(responses)) {
@@ -275,9 +282,9 @@ function complete(doc: Json): Json {
         } else if (response.description === 'Default Response') {
           response.description = STATUS_CODES[status] ?? response.description;
         }
-        if (RESPONSE_HEADERS[key] !== undefined) response.headers = RESPONSE_HEADERS[key];
+        if (RESPONSE_HEADERS[key] !== undefined) response.headers = copy(RESPONSE_HEADERS[key]);
         for (const [type, extra] of Object.entries(EXAMPLES[key] ?? {})) {
-          Object.assign((response.content?.[type] as Json | undefined) ?? {}, extra);
+          Object.assign((response.content?.[type] as Json | undefined) ?? {}, copy(extra));
         }
       }
     }

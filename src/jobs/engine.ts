@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
+import { DTYPE_INFO } from '../datasets/dtypes.js';
 import type { Dataset, DatasetStore } from '../datasets/store.js';
 import { JobNotFound, ServiceUnavailable } from '../errors.js';
 import type { MemoryBudget, Reservation } from '../memory.js';
 import type { Metrics } from '../metrics.js';
-import { planChunks } from './chunks.js';
+import { planChunks, stridedRowCost } from './chunks.js';
 import { type OpName, RESULT_DTYPE } from './kernels/index.js';
 import type { RowPool } from './pool.js';
 import { checkJob, type JobParams, type JobRequest, type JobSpec } from './spec.js';
@@ -115,7 +116,7 @@ export class JobEngine {
         spec.rows.start,
         spec.rows.end,
         this.#opts.pool.threads,
-        (row) => Math.ceil(total / (row + 1)) + 1,
+        stridedRowCost(total, DTYPE_INFO[dataset.dtype].itemsize),
         spec.op === 'strided_mean' ? undefined : dataset.rowLength,
       ),
       nextChunk: 0,
