@@ -6,6 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 import { bearerAuth } from './auth.js';
 import type { Config } from './config.js';
+import { preloadDatasets } from './datasets/preload.js';
 import { DatasetStore } from './datasets/store.js';
 import { ServiceUnavailable, UnsupportedMediaType } from './errors.js';
 import { JobEngine } from './jobs/engine.js';
@@ -37,6 +38,8 @@ export interface Rowpool {
   readonly pool: RowPool;
   readonly engine: JobEngine;
   readonly metrics: Metrics;
+  /** Loads ROWPOOL_PRELOAD, then reports ready. */
+  start(): Promise<void>;
   /** Stops taking uploads and jobs, lets running jobs finish within the grace period, cancels the rest. */
   shutdown(): Promise<void>;
 }
@@ -88,7 +91,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const budget = new MemoryBudget(config.memoryLimit);
   const store = new DatasetStore();
   const pool = createPool(config.threads, options.workerFile, options.workerData);
-  let stopping = false;
+  let phase: 'starting' | 'ready' | 'stopping' = 'starting';
   const metrics = createMetrics({
     datasets: () => ({ count: store.count, bytes: store.totalBytes }),
     resultBytes: () => engine.resultBytes,
@@ -104,8 +107,19 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     pool,
     engine,
     metrics,
+    async start() {
+      const loaded = await preloadDatasets(config.preload, store, budget);
+      for (const dataset of loaded) {
+        metrics.ingestedBytes.inc({ format: 'npy' }, dataset.bytes);
+        app.log.info(
+          { datasetId: dataset.id, name: dataset.name, bytes: dataset.bytes },
+          'dataset preloaded',
+        );
+      }
+      if (phase === 'starting') phase = 'ready';
+    },
     async shutdown() {
-      stopping = true;
+      phase = 'stopping';
       await engine.shutdown(config.shutdownGraceSeconds);
     },
   });
@@ -115,7 +129,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   app.addHook('onRequest', bearerAuth(config.apiToken, config.metricsToken));
   app.addHook('onRequest', async (request) => {
-    if (stopping && request.method === 'POST' && INTAKE_ROUTES.has(request.routeOptions.url ?? '')) {
+    if (
+      phase === 'stopping' &&
+      request.method === 'POST' &&
+      INTAKE_ROUTES.has(request.routeOptions.url ?? '')
+    ) {
       throw new ServiceUnavailable('rowpool is shutting down and takes no new uploads or jobs');
     }
   });
@@ -158,7 +176,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   // Before the routes: @fastify/swagger builds the document from the routes added after it.
   await app.register(swagger, openapiOptions);
   await app.register(docsRoutes);
-  await app.register(healthRoutes, { notReadyReason: () => (stopping ? 'shutting down' : undefined) });
+  await app.register(healthRoutes, {
+    notReadyReason: () =>
+      phase === 'ready'
+        ? undefined
+        : phase === 'starting'
+          ? 'starting: the pool or preloaded datasets are not ready yet'
+          : 'shutting down',
+  });
   await app.register(metricsRoutes, { registry: metrics.registry });
   await app.register(datasetRoutes, {
     store,

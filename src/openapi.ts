@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
+import { SUPPORTED_DTYPES_TEXT } from './datasets/dtypes.js';
 import {
   DatasetNotFound,
   InsufficientMemory,
@@ -14,6 +15,7 @@ import {
   UnsupportedDtype,
   UnsupportedMediaType,
 } from './errors.js';
+import { JOB_STATUSES } from './jobs/engine.js';
 
 /*
  * The document is built by @fastify/swagger from the route schemas. What those schemas cannot say
@@ -128,7 +130,16 @@ const TOP_K_JOB = {
 /** Example bodies by `METHOD /path status` (or `METHOD /path request`), then by media type. */
 const EXAMPLES: Record<string, Record<string, Json>> = {
   'post /v1/datasets request': {
-    'application/json': { example: { name: 'small', dtype: 'float32', data: [[1, 2, 3], [4, 5, 6]] } },
+    'application/json': {
+      example: {
+        name: 'small',
+        dtype: 'float32',
+        data: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      },
+    },
   },
   'post /v1/datasets 201': { 'application/json': { example: DATASET } },
   'get /v1/datasets 200': {
@@ -182,14 +193,18 @@ function errorResponse(status: number, path: string): { description: string; exa
           ? 'The body or its query parameters do not describe a valid array'
           : 'The request does not fit what the operation takes',
         example: upload
-          ? sent(new InvalidNpy("the header has no 'shape' key"))
+          ? sent(
+              new InvalidNpy(
+                'the header must have exactly the keys descr, fortran_order and shape, not descr,fortran_order',
+              ),
+            )
           : submit
             ? sent(new InvalidJob("params.vector has 3 numbers but the dataset's rows have 128"))
             : {
                 statusCode: 400,
                 code: 'FST_ERR_VALIDATION',
                 error: 'Bad Request',
-                message: 'querystring/status must be equal to one of the allowed values',
+                message: `querystring.status must be one of ${JOB_STATUSES.map((s) => `"${s}"`).join(', ')}`,
               },
       };
     case 401:
@@ -217,7 +232,7 @@ function errorResponse(status: number, path: string): { description: string; exa
           }
         : {
             description: 'The result would need more of ROWPOOL_MEMORY_LIMIT than is free',
-            example: sent(new InsufficientMemory('the result', 8000000, 4096, 2147483648)),
+            example: sent(new InsufficientMemory("the job's result", 8000000, 4096, 2147483648)),
           };
     case 415:
       return {
@@ -227,13 +242,15 @@ function errorResponse(status: number, path: string): { description: string; exa
     case 422:
       return {
         description: 'The array holds an element type rowpool does not store',
-        example: sent(new UnsupportedDtype('complex128', 'float16, float32, float64, …')),
+        example: sent(new UnsupportedDtype("'<c16'", SUPPORTED_DTYPES_TEXT)),
       };
-    case 503:
-      return {
-        description: 'rowpool is shutting down',
-        example: sent(new ServiceUnavailable('rowpool is shutting down and takes no new uploads or jobs')),
-      };
+    case 503: {
+      // The error handler sends 5xx errors without their code.
+      const { code: _, ...body } = sent(
+        new ServiceUnavailable('rowpool is shutting down and takes no new uploads or jobs'),
+      );
+      return { description: 'rowpool is shutting down', example: body };
+    }
     default:
       return undefined;
   }
@@ -271,11 +288,15 @@ function complete(doc: Json): Json {
       for (const [type, extra] of Object.entries(EXAMPLES[`${method} ${path} request`] ?? {})) {
         Object.assign(requestBody?.content[type] ?? {}, copy(extra));
       }
-      const responses = op.responses as Record<string, { description: string; headers?: Json; content?: Json }>;
+      const responses = op.responses as Record<
+        string,
+        { description: string; headers?: Json; content?: Json }
+      >;
       for (const [status, response] of Object.entries(responses)) {
         const key = `${method} ${path} ${status}`;
         const json = response.content?.['application/json'] as Json | undefined;
-        const error = (json?.schema as Json | undefined)?.$ref === ERROR_REF && errorResponse(Number(status), path);
+        const error =
+          (json?.schema as Json | undefined)?.$ref === ERROR_REF && errorResponse(Number(status), path);
         if (error) {
           response.description = error.description;
           json!.example = error.example;
@@ -325,7 +346,8 @@ export const openapiOptions: FastifyDynamicSwaggerOptions = {
   },
   refResolver: {
     // Shared schemas land in components.schemas under their $id: Dataset, Job, ErrorResponse.
-    buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`),
+    buildLocalReference: (json, _baseUri, _fragment, i) =>
+      typeof json.$id === 'string' ? json.$id : `def-${i}`,
   },
   transformObject: (documentObject) => complete((documentObject as { openapiObject: Json }).openapiObject),
 };

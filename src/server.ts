@@ -30,6 +30,15 @@ async function main(): Promise<void> {
     await app.close();
   });
   await app.listen({ host: config.host, port: config.port });
+  try {
+    await app.rowpool.start();
+  } catch (err) {
+    app.log.fatal({ err }, 'start failed');
+    process.stderr.write(`rowpool: ${(err as Error).message}\n`);
+    await app.close();
+    process.exit(1);
+  }
+  app.log.info('ready');
 }
 
 await main();

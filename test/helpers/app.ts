@@ -25,5 +25,6 @@ export async function testApp(
 ): Promise<FastifyInstance> {
   const app = await buildApp(testConfig(overrides), { logger: false, ...options });
   await app.ready();
+  await app.rowpool.start();
   return app;
 }

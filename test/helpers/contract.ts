@@ -121,7 +121,8 @@ export function checkResponse(
   const path = openApiPath(route);
   const where = `${method.toUpperCase()} ${path} -> ${status}`;
   const operation = doc.paths[path]?.[method.toLowerCase()];
-  if (operation === undefined) throw new ContractError(`${method.toUpperCase()} ${path} is not in openapi.yaml`);
+  if (operation === undefined)
+    throw new ContractError(`${method.toUpperCase()} ${path} is not in openapi.yaml`);
   const response = operation.responses[String(status)] ?? operation.responses.default;
   if (response === undefined) {
     throw new ContractError(
@@ -149,7 +150,9 @@ export function checkResponse(
   const validate = validatorFor(doc, media.schema);
   if (!validate(body)) {
     const problems = (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ');
-    throw new ContractError(`${where}: body does not match the schema: ${problems}; body: ${JSON.stringify(body)}`);
+    throw new ContractError(
+      `${where}: body does not match the schema: ${problems}; body: ${JSON.stringify(body)}`,
+    );
   }
 }
 

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { testApp } from '../helpers/app.js';
 import { OPENAPI_FILE } from '../helpers/contract.js';
 
-const STALE = 'openapi.yaml differs from what the route schemas generate: run `npm run openapi` and commit the result';
+const STALE =
+  'openapi.yaml differs from what the route schemas generate: run `npm run openapi` and commit the result';
 
 let app: FastifyInstance;
 let committed: string;
