@@ -52,13 +52,18 @@ function variance(src: Float64Array, off: number, n: number, ddof: number): numb
   return pairwiseSumSquaredDeviations(src, off, n, mean) / Math.max(n - ddof, 0);
 }
 
+// In the scans below only a better value or NaN fails the first comparison, so the common case
+// costs one comparison. NumPy's answer for a row holding NaN is NaN (and its index the first NaN's).
+
 function rowMin(a: Float64Array, off: number, n: number): number {
   let m = a[off];
   if (Number.isNaN(m)) return m;
-  for (let i = off + 1; i < off + n; i++) {
+  for (let i = off + 1, end = off + n; i < end; i++) {
     const v = a[i];
-    if (v < m) m = v;
-    else if (Number.isNaN(v)) return v;
+    if (!(v >= m)) {
+      if (Number.isNaN(v)) return v;
+      m = v;
+    }
   }
   return m;
 }
@@ -66,10 +71,12 @@ function rowMin(a: Float64Array, off: number, n: number): number {
 function rowMax(a: Float64Array, off: number, n: number): number {
   let m = a[off];
   if (Number.isNaN(m)) return m;
-  for (let i = off + 1; i < off + n; i++) {
+  for (let i = off + 1, end = off + n; i < end; i++) {
     const v = a[i];
-    if (v > m) m = v;
-    else if (Number.isNaN(v)) return v;
+    if (!(v <= m)) {
+      if (Number.isNaN(v)) return v;
+      m = v;
+    }
   }
   return m;
 }
@@ -77,12 +84,51 @@ function rowMax(a: Float64Array, off: number, n: number): number {
 function rowMaxAbs(a: Float64Array, off: number, n: number): number {
   let m = Math.abs(a[off]);
   if (Number.isNaN(m)) return m;
-  for (let i = off + 1; i < off + n; i++) {
+  for (let i = off + 1, end = off + n; i < end; i++) {
     const v = Math.abs(a[i]);
-    if (v > m) m = v;
-    else if (Number.isNaN(v)) return v;
+    if (!(v <= m)) {
+      if (Number.isNaN(v)) return v;
+      m = v;
+    }
   }
   return m;
+}
+
+function rowArgmin(a: Float64Array, off: number, n: number): number {
+  let best = a[off];
+  if (Number.isNaN(best)) return 0;
+  let at = off;
+  for (let i = off + 1, end = off + n; i < end; i++) {
+    const v = a[i];
+    if (!(v >= best)) {
+      if (Number.isNaN(v)) return i - off;
+      best = v;
+      at = i;
+    }
+  }
+  return at - off;
+}
+
+function rowArgmax(a: Float64Array, off: number, n: number): number {
+  let best = a[off];
+  if (Number.isNaN(best)) return 0;
+  let at = off;
+  for (let i = off + 1, end = off + n; i < end; i++) {
+    const v = a[i];
+    if (!(v <= best)) {
+      if (Number.isNaN(v)) return i - off;
+      best = v;
+      at = i;
+    }
+  }
+  return at - off;
+}
+
+/** NaN is nonzero, as in NumPy; counting the zeros keeps the loop to one comparison. */
+function rowCountNonzero(a: Float64Array, off: number, n: number): number {
+  let zeros = 0;
+  for (let i = off, end = off + n; i < end; i++) if (a[i] === 0) zeros++;
+  return n - zeros;
 }
 
 /** x @ v. NumPy hands this to BLAS, whose rounding is not pinned down, so plain unrolling will do. */
@@ -161,53 +207,13 @@ export const FLOAT_KERNELS: Readonly<Record<FloatOp, BlockKernel<Float64Array>>>
 };
 
 export const INDEX_KERNELS: Readonly<Record<IndexOp, BlockKernel<Int32Array>>> = {
-  // The first NaN wins, as in NumPy, so the scan can stop there.
   argmin(src, off, rows, n, _params, out, slot) {
-    for (let r = 0; r < rows; r++) {
-      const o = off + r * n;
-      let best = src[o];
-      let at = 0;
-      if (!Number.isNaN(best)) {
-        for (let i = 1; i < n; i++) {
-          const v = src[o + i];
-          if (v < best) {
-            best = v;
-            at = i;
-          } else if (Number.isNaN(v)) {
-            at = i;
-            break;
-          }
-        }
-      }
-      writeInt64(out, slot + r, at);
-    }
+    for (let r = 0; r < rows; r++) writeInt64(out, slot + r, rowArgmin(src, off + r * n, n));
   },
   argmax(src, off, rows, n, _params, out, slot) {
-    for (let r = 0; r < rows; r++) {
-      const o = off + r * n;
-      let best = src[o];
-      let at = 0;
-      if (!Number.isNaN(best)) {
-        for (let i = 1; i < n; i++) {
-          const v = src[o + i];
-          if (v > best) {
-            best = v;
-            at = i;
-          } else if (Number.isNaN(v)) {
-            at = i;
-            break;
-          }
-        }
-      }
-      writeInt64(out, slot + r, at);
-    }
+    for (let r = 0; r < rows; r++) writeInt64(out, slot + r, rowArgmax(src, off + r * n, n));
   },
   count_nonzero(src, off, rows, n, _params, out, slot) {
-    for (let r = 0; r < rows; r++) {
-      const o = off + r * n;
-      let count = 0;
-      for (let i = o; i < o + n; i++) if (src[i] !== 0) count++;
-      writeInt64(out, slot + r, count);
-    }
+    for (let r = 0; r < rows; r++) writeInt64(out, slot + r, rowCountNonzero(src, off + r * n, n));
   },
 };
