@@ -1,0 +1,149 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { testApp } from '../helpers/app.js';
+
+/*
+ * A real Prometheus scrapes a listening rowpool and answers a query for a job the test ran: the
+ * exposition is not only well-formed (see metrics.test.ts) but ingested. Opt-in with ROWPOOL_E2E=1,
+ * as CI runs it; loopback only. Needs /usr/bin/prometheus (Debian package prometheus).
+ */
+
+const PROMETHEUS = process.env.PROMETHEUS_BIN ?? 'prometheus';
+const POLL_MS = 250;
+const DEADLINE_MS = 30_000;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+interface QueryResult {
+  status: string;
+  data?: { resultType: string; result: Array<{ metric: Record<string, string>; value: [number, string] }> };
+}
+
+describe.skipIf(process.env.ROWPOOL_E2E !== '1')('Prometheus scrapes rowpool', () => {
+  let app: FastifyInstance;
+  let dir: string;
+  let prometheus: ChildProcess | undefined;
+  let promLog = '';
+  let promPort: number;
+
+  beforeAll(async () => {
+    app = await testApp({ threads: 2 });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const target = app.server.address() as AddressInfo;
+    dir = await mkdtemp(join(tmpdir(), 'rowpool-prometheus-'));
+    const config = join(dir, 'prometheus.yml');
+    await writeFile(
+      config,
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        '  scrape_timeout: 1s',
+        '  evaluation_interval: 1s',
+        'scrape_configs:',
+        '  - job_name: rowpool',
+        '    static_configs:',
+        `      - targets: ['127.0.0.1:${target.port}']`,
+        '',
+      ].join('\n'),
+    );
+    promPort = await freePort();
+    prometheus = spawn(
+      PROMETHEUS,
+      [
+        `--config.file=${config}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+        '--log.level=warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    prometheus.stdout?.on('data', (chunk) => {
+      promLog += chunk;
+    });
+    prometheus.stderr?.on('data', (chunk) => {
+      promLog += chunk;
+    });
+    prometheus.on('error', (err) => {
+      promLog += `\nspawn failed: ${err.message}`;
+    });
+  });
+
+  afterAll(async () => {
+    if (prometheus !== undefined && prometheus.exitCode === null && prometheus.signalCode === null) {
+      const exited = once(prometheus, 'exit');
+      prometheus.kill('SIGTERM');
+      const timer = setTimeout(() => prometheus?.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    await app?.close();
+  });
+
+  test('a job run on rowpool shows up in rowpool_jobs_total', async () => {
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const created = await fetch(`${base}/v1/datasets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        data: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const job = await fetch(`${base}/v1/datasets/${id}/jobs?wait=5`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ op: 'mean' }),
+    });
+    expect(job.status).toBe(200);
+
+    const query = `http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent('rowpool_jobs_total')}`;
+    const deadline = Date.now() + DEADLINE_MS;
+    let last = 'no answer yet';
+    let found: number | undefined;
+    // At most DEADLINE_MS / POLL_MS (120) queries, each bounded by its own timeout.
+    while (found === undefined && Date.now() < deadline) {
+      if (prometheus?.exitCode !== null || prometheus?.signalCode !== null) {
+        const code = prometheus?.exitCode ?? prometheus?.signalCode;
+        throw new Error(`${PROMETHEUS} exited (${code}); is Debian package prometheus installed? ${promLog}`);
+      }
+      try {
+        const res = await fetch(query, { signal: AbortSignal.timeout(2000) });
+        const body = (await res.json()) as QueryResult;
+        last = JSON.stringify(body);
+        const series = body.data?.result.find(
+          (r) => r.metric.op === 'mean' && r.metric.status === 'succeeded',
+        );
+        if (series !== undefined && Number(series.value[1]) >= 1) {
+          expect(series.metric.job).toBe('rowpool');
+          found = Number(series.value[1]);
+        }
+      } catch (err) {
+        last = String(err);
+      }
+      if (found === undefined) await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    expect(
+      found,
+      `no rowpool_jobs_total sample within ${DEADLINE_MS} ms; last: ${last}; prometheus: ${promLog}`,
+    ).toBe(1);
+  });
+});
