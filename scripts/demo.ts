@@ -118,7 +118,9 @@ function peakRssBytes(pid: number): number {
 const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 async function main(): Promise<number> {
-  console.log(`rowpool demo: strided_mean over a ${ROWS} x ${COLS.toLocaleString('en')} float16 dataset (${mb(BYTES)})`);
+  console.log(
+    `rowpool demo: strided_mean over a ${ROWS} x ${COLS.toLocaleString('en')} float16 dataset (${mb(BYTES)})`,
+  );
   const { child, port } = await startServer();
   try {
     const idle = peakRssBytes(child.pid!);
@@ -133,7 +135,9 @@ async function main(): Promise<number> {
     const uploadSeconds = (performance.now() - t) / 1000;
     if (upload.status !== 201) throw new Error(`upload failed: ${upload.status} ${upload.body}`);
     const dataset = JSON.parse(upload.body.toString());
-    console.log(`upload      ${uploadSeconds.toFixed(2)} s  (${mb(BYTES / uploadSeconds)}/s, generated on the fly)`);
+    console.log(
+      `upload      ${uploadSeconds.toFixed(2)} s  (${mb(BYTES / uploadSeconds)}/s, generated on the fly)`,
+    );
 
     t = performance.now();
     const submitted = await request(
@@ -147,14 +151,17 @@ async function main(): Promise<number> {
     );
     const job = JSON.parse(submitted.body.toString());
     const jobSeconds = (performance.now() - t) / 1000;
-    if (job.status !== 'succeeded') throw new Error(`job ended ${job.status}: ${JSON.stringify(job.error ?? job)}`);
+    if (job.status !== 'succeeded')
+      throw new Error(`job ended ${job.status}: ${JSON.stringify(job.error ?? job)}`);
     const result = JSON.parse((await request(port, 'GET', `/v1/jobs/${job.id}/result`)).body.toString());
     console.log(`job         ${jobSeconds.toFixed(2)} s  on the server's pool`);
 
     t = performance.now();
     const expected = Array.from({ length: ROWS }, (_, row) => serialStridedMean(row));
     const serialSeconds = (performance.now() - t) / 1000;
-    console.log(`serial      ${serialSeconds.toFixed(2)} s  (the same computation, one thread, in this process)`);
+    console.log(
+      `serial      ${serialSeconds.toFixed(2)} s  (the same computation, one thread, in this process)`,
+    );
 
     const bad = expected.flatMap((e, i) => {
       const a = result.data[i];
@@ -163,7 +170,9 @@ async function main(): Promise<number> {
     const peak = peakRssBytes(child.pid!);
     console.log(`memory      server peak RSS ${mb(peak)} for a ${mb(BYTES)} dataset (idle ${mb(idle)})`);
     if (bad.length > 0 || result.data.length !== ROWS) {
-      console.log(`FAILED: ${bad.length} of ${ROWS} values disagree beyond rtol ${RTOL}\n${bad.slice(0, 5).join('\n')}`);
+      console.log(
+        `FAILED: ${bad.length} of ${ROWS} values disagree beyond rtol ${RTOL}\n${bad.slice(0, 5).join('\n')}`,
+      );
       return 1;
     }
     console.log(`ok          all ${ROWS} values agree with the serial computation to rtol ${RTOL}`);

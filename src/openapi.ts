@@ -78,6 +78,13 @@ const STREAMED_UPLOADS: Record<string, Json> = {
   },
 };
 
+const CHALLENGE = {
+  'WWW-Authenticate': {
+    schema: { type: 'string', const: 'Bearer' },
+    description: 'The scheme to authenticate with',
+  },
+};
+
 const LOCATION = (what: string) => ({ schema: { type: 'string' }, description: `The URL of the ${what}` });
 
 /** Headers the handlers set, by `METHOD /path status`. */
@@ -209,7 +216,7 @@ function errorResponse(status: number, path: string): { description: string; exa
       };
     case 401:
       return {
-        description: 'The server has a token set and the request did not bring it',
+        description: `${path === '/metrics' ? 'ROWPOOL_METRICS_TOKEN' : 'ROWPOOL_API_TOKEN'} is set and the request did not bring it as a bearer token`,
         example: sent(new Unauthorized()),
       };
     case 404:
@@ -292,6 +299,8 @@ function complete(doc: Json): Json {
         string,
         { description: string; headers?: Json; content?: Json }
       >;
+      // The auth hook refuses exactly the operations that document a 401; the others take no token.
+      if (responses['401'] === undefined) op.security = [];
       for (const [status, response] of Object.entries(responses)) {
         const key = `${method} ${path} ${status}`;
         const json = response.content?.['application/json'] as Json | undefined;
@@ -304,6 +313,7 @@ function complete(doc: Json): Json {
           response.description = STATUS_CODES[status] ?? response.description;
         }
         if (RESPONSE_HEADERS[key] !== undefined) response.headers = copy(RESPONSE_HEADERS[key]);
+        if (status === '401') response.headers = copy(CHALLENGE);
         for (const [type, extra] of Object.entries(EXAMPLES[key] ?? {})) {
           Object.assign((response.content?.[type] as Json | undefined) ?? {}, copy(extra));
         }
@@ -337,11 +347,12 @@ export const openapiOptions: FastifyDynamicSwaggerOptions = {
           type: 'http',
           scheme: 'bearer',
           description:
-            'Needed only when the server is started with ROWPOOL_API_TOKEN (ROWPOOL_METRICS_TOKEN for /metrics): `Authorization: Bearer <token>`.',
+            '`Authorization: Bearer <token>`. The /v1 routes need ROWPOOL_API_TOKEN and /metrics needs ROWPOOL_METRICS_TOKEN, each only when the server is started with it set. The probes and the API description are always open.',
         },
       },
     },
-    // Two alternatives, a token or none: a token is needed only when the server is configured with one.
+    // A token or none: a token is needed only when the server is configured with one. Operations that
+    // cannot answer 401 are marked open below.
     security: [{ bearer: [] }, {}],
   },
   refResolver: {

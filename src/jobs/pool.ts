@@ -19,7 +19,9 @@ export interface RowPool {
 
 /**
  * One long-lived pool for the life of the app: every thread starts at once and never idles out.
- * `atomics: 'async'` lets an idle worker's event loop run, which its reclaim listener needs.
+ * Atomics are off: with them, an idle Piscina worker blocks its event loop ('sync', so the reclaim
+ * listener never runs) or parks inside the handler of its last task ('async', whose frame keeps that
+ * task's buffers reachable until the next task arrives, so a deleted dataset could not be freed).
  */
 export function createPool(
   threads: number,
@@ -35,7 +37,7 @@ export function createPool(
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: Number.POSITIVE_INFINITY,
-    atomics: 'async',
+    atomics: 'disabled',
     workerData,
     execArgv: filename.endsWith('.ts') ? ['--import', 'tsx'] : [],
   });

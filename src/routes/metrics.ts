@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from 'prom-client';
 import { Type } from 'typebox';
+import { errors } from '../schemas/common.js';
 
 export interface MetricsRoutesOptions {
   readonly registry: Registry;
@@ -18,6 +19,7 @@ const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = async (ap
             description: 'Text exposition format 0.0.4',
             content: { 'text/plain': { schema: Type.String() } },
           },
+          ...errors(401),
         },
       },
     },

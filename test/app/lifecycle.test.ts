@@ -70,7 +70,9 @@ describe('the server process', () => {
         if (line.includes('"msg":"ready"')) {
           void (async () => {
             readyz = [(await fetch(`http://127.0.0.1:${port}/readyz`)).status];
-            datasets = (await (await fetch(`http://127.0.0.1:${port}/v1/datasets`)).json()).datasets;
+            datasets = (
+              (await (await fetch(`http://127.0.0.1:${port}/v1/datasets`)).json()) as { datasets: unknown[] }
+            ).datasets;
             child.kill('SIGTERM');
           })();
         }

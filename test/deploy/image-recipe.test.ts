@@ -120,7 +120,7 @@ describe.skipIf(!runs)('the Dockerfile recipe, replayed without Docker', () => {
       });
       const base = `http://127.0.0.1:${port}`;
       expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
-      const dataset = await (
+      const dataset = (await (
         await fetch(`${base}/v1/datasets`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
@@ -131,16 +131,17 @@ describe.skipIf(!runs)('the Dockerfile recipe, replayed without Docker', () => {
             ],
           }),
         })
-      ).json();
-      const job = await (
+      ).json()) as { id: string };
+      const job = (await (
         await fetch(`${base}/v1/datasets/${dataset.id}/jobs?wait=10`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ op: 'sum' }),
         })
-      ).json();
+      ).json()) as { id: string; status: string };
       expect(job.status).toBe('succeeded');
-      expect((await (await fetch(`${base}/v1/jobs/${job.id}/result`)).json()).data).toEqual([6, 15]);
+      const result = (await (await fetch(`${base}/v1/jobs/${job.id}/result`)).json()) as { data: number[] };
+      expect(result.data).toEqual([6, 15]);
       expect((await fetch(`${base}/openapi.yaml`)).status).toBe(200);
     } finally {
       child.kill('SIGTERM');

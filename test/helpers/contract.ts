@@ -12,6 +12,9 @@ export interface OpenApiDoc {
 
 export interface Operation {
   operationId?: string;
+  summary?: string;
+  tags?: string[];
+  security?: Array<Record<string, string[]>>;
   requestBody?: { content: Record<string, MediaType> };
   responses: Record<string, ResponseObject>;
 }

@@ -34,7 +34,7 @@ export const OPS = [
 
 export type OpName = (typeof OPS)[number];
 
-export const RESULT_DTYPE: Readonly<Record<OpName, 'float64' | 'int64'>> = {
+export const RESULT_DTYPE: Record<OpName, 'float64' | 'int64'> = {
   sum: 'float64',
   mean: 'float64',
   min: 'float64',

@@ -3,7 +3,7 @@
  * `src[off]` and writes one result per row from `out[slot]` on. One function per op keeps the row
  * loop and the summation it calls monomorphic and inlinable; the caller dispatches once per block.
  */
-import type { KernelParams } from './index.js';
+import type { KernelParams, OpName } from './index.js';
 import {
   pairwiseSum,
   pairwiseSumAbs,
@@ -13,20 +13,9 @@ import {
 } from './pairwise.js';
 import { rowMedian, rowQuantile } from './select.js';
 
-export type FloatOp =
-  | 'sum'
-  | 'mean'
-  | 'min'
-  | 'max'
-  | 'var'
-  | 'std'
-  | 'norm'
-  | 'median'
-  | 'quantile'
-  | 'dot'
-  | 'cosine'
-  | 'euclidean';
 export type IndexOp = 'argmin' | 'argmax' | 'count_nonzero';
+/** strided_mean reads across rows and has its own driver (strided.ts). */
+type FloatOp = Exclude<OpName, IndexOp | 'strided_mean'>;
 
 /** For index ops `out` views the int64 results as Int32 pairs: slot s is out[2s] (low half) and out[2s + 1]. */
 export type BlockKernel<O extends Float64Array | Int32Array> = (

@@ -1,0 +1,40 @@
+export const GB = 1e9;
+
+export interface SummaryRow {
+  readonly metric: string;
+  readonly value: string;
+  readonly target: string;
+  /** Undefined for a figure given for reference, with no target. */
+  readonly met: boolean | undefined;
+}
+
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [line(headers), line(headers.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+export function summaryTable(rows: readonly SummaryRow[]): string {
+  return table(
+    ['metric', 'value', 'target', 'met?'],
+    rows.map((r) => [r.metric, r.value, r.target, r.met === undefined ? '—' : r.met ? 'yes' : '**no**']),
+  );
+}
+
+export const best = (values: readonly number[]): number => Math.min(...values);
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The nearest-rank percentile: the smallest value with at least q of the values at or below it. */
+export function percentile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)];
+}
+
+export const gbps = (bytes: number, seconds: number): string => `${(bytes / seconds / GB).toFixed(2)} GB/s`;
+export const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+export const pct = (ratio: number): string => `${(ratio * 100).toFixed(0)}%`;
+export const ms = (seconds: number): string => `${(seconds * 1000).toFixed(seconds < 0.01 ? 2 : 1)} ms`;
