@@ -76,6 +76,7 @@ const STREAMED_UPLOADS: Record<string, Json> = {
     },
     example: 'a,b,c\n1,2,3\n4.5,nan,-inf\n',
   },
+  'application/csv': { schema: { type: 'string', description: 'The same as text/csv' } },
 };
 
 const CHALLENGE = {

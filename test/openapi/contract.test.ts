@@ -93,6 +93,7 @@ describe('datasets', () => {
     const documented = Object.keys(doc.paths['/v1/datasets'].post.requestBody?.content ?? {});
     expect(documented.sort()).toEqual(
       [
+        'application/csv',
         'application/json',
         'application/octet-stream',
         'application/x-npy',
@@ -123,6 +124,7 @@ describe('datasets', () => {
 
     const csv = await upload('a,b\n1,2\n3,nan\n', 'text/csv', '?dtype=float32');
     expect(csv).toMatchObject({ dtype: 'float32', shape: [2, 2], bytes: 16 });
+    expect(await upload('1,2\n', 'application/csv')).toMatchObject({ dtype: 'float64', shape: [1, 2] });
 
     const json = await upload({ name: 'json', dtype: 'int16', data: [1, 2, 3] }, 'application/json');
     expect(json).toMatchObject({ name: 'json', dtype: 'int16', shape: [3], bytes: 6 });
@@ -136,7 +138,7 @@ describe('datasets', () => {
     const list = await api.inject({ method: 'GET', url: '/v1/datasets' });
     expect(list.statusCode).toBe(200);
     const { datasets, memory } = list.json();
-    expect(datasets).toHaveLength(7);
+    expect(datasets).toHaveLength(8);
     expect(memory.limitBytes).toBe(MEMORY_LIMIT);
     expect(memory.usedBytes + memory.freeBytes).toBe(MEMORY_LIMIT);
 
