@@ -8,7 +8,7 @@ import { bearerAuth } from './auth.js';
 import type { Config } from './config.js';
 import { preloadDatasets } from './datasets/preload.js';
 import { DatasetStore } from './datasets/store.js';
-import { ServiceUnavailable, UnsupportedMediaType } from './errors.js';
+import { BodyTooLarge, ServiceUnavailable, UnsupportedMediaType } from './errors.js';
 import { JobEngine } from './jobs/engine.js';
 import { createPool, type RowPool } from './jobs/pool.js';
 import { MemoryBudget } from './memory.js';
@@ -152,16 +152,18 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let err = error;
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       err = new UnsupportedMediaType(request.headers['content-type'] ?? '(none)');
+    } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      err = new BodyTooLarge(config.textBodyLimit);
     }
     const status = err.statusCode ?? 500;
     // A request refused before its body was read: close the connection rather than read the rest.
     if (!request.raw.complete) reply.header('connection', 'close');
-    if (status >= 500) {
+    if (status >= 500 && status !== 503) {
       request.log.error({ err }, 'request failed');
       return reply.code(status).send({
         statusCode: status,
-        error: status === 503 ? 'Service Unavailable' : 'Internal Server Error',
-        message: status === 503 ? err.message : 'an internal error occurred; see the server log',
+        error: 'Internal Server Error',
+        message: 'an internal error occurred; see the server log',
       });
     }
     request.log.info({ code: err.code, message: err.message }, 'request refused');

@@ -6,6 +6,14 @@ export interface Reservation {
   release(): void;
 }
 
+/** Memory that can be given back on demand: the job engine's finished results. */
+export interface Evictor {
+  /** Bytes that evicting everything evictable would free. */
+  evictable(): number;
+  /** Frees at least `bytes`, oldest first, when `evictable()` allows it. */
+  evict(bytes: number): void;
+}
+
 /**
  * Accounts every byte rowpool holds in shared memory (datasets, uploads in flight, job results)
  * against one limit. Space is reserved before a buffer is allocated, so a request that would not fit
@@ -13,7 +21,7 @@ export interface Reservation {
  */
 export class MemoryBudget {
   #used = 0;
-  #evict: ((bytesNeeded: number) => void) | undefined;
+  #evictor: Evictor | undefined;
 
   constructor(readonly limit: number) {}
 
@@ -25,13 +33,16 @@ export class MemoryBudget {
     return this.limit - this.#used;
   }
 
-  /** Something that can give memory back when asked (the job engine's finished results). */
-  setEvictor(evict: (bytesNeeded: number) => void): void {
-    this.#evict = evict;
+  setEvictor(evictor: Evictor): void {
+    this.#evictor = evictor;
   }
 
   reserve(bytes: number, what = 'the dataset'): Reservation {
-    if (bytes > this.free && bytes <= this.limit) this.#evict?.(bytes - this.free);
+    // Evict only when that makes enough room: a request refused anyway must not cost others their results.
+    const missing = bytes - this.free;
+    if (missing > 0 && this.#evictor !== undefined && this.#evictor.evictable() >= missing) {
+      this.#evictor.evict(missing);
+    }
     if (bytes > this.free) throw new InsufficientMemory(what, bytes, this.free, this.limit);
     this.#used += bytes;
     let released = false;

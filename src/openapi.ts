@@ -252,13 +252,11 @@ function errorResponse(status: number, path: string): { description: string; exa
         description: 'The array holds an element type rowpool does not store',
         example: sent(new UnsupportedDtype("'<c16'", SUPPORTED_DTYPES_TEXT)),
       };
-    case 503: {
-      // The error handler sends 5xx errors without their code.
-      const { code: _, ...body } = sent(
-        new ServiceUnavailable('rowpool is shutting down and takes no new uploads or jobs'),
-      );
-      return { description: 'rowpool is shutting down', example: body };
-    }
+    case 503:
+      return {
+        description: 'rowpool is shutting down',
+        example: sent(new ServiceUnavailable('rowpool is shutting down and takes no new uploads or jobs')),
+      };
     default:
       return undefined;
   }

@@ -88,7 +88,10 @@ export class JobEngine {
     this.#opts = opts;
     this.#maxInFlight = opts.pool.threads * 2;
     opts.store.onDelete((dataset) => this.#cancelJobsOf(dataset.id));
-    opts.budget.setEvictor((bytes) => this.#evict(bytes));
+    opts.budget.setEvictor({
+      evictable: () => this.#finishedResultBytes(),
+      evict: (bytes) => this.#evict(bytes),
+    });
   }
 
   submit(datasetId: string, request: JobRequest): Job {
@@ -346,6 +349,12 @@ export class JobEngine {
     for (const job of this.#jobs.values()) {
       if (job.datasetId === datasetId && !ended(job.status)) this.#end(job, 'cancelled');
     }
+  }
+
+  #finishedResultBytes(): number {
+    let sum = 0;
+    for (const job of this.#jobs.values()) if (ended(job.status)) sum += job.result?.reservation.bytes ?? 0;
+    return sum;
   }
 
   /** Frees finished results, oldest first, until `bytes` more are free or none are left. */

@@ -202,7 +202,7 @@ const CASES: Array<[string, InjectOptions, number, RegExp]> = [
     'JSON over the body limit',
     post('application/json', { data: new Array(30000).fill(1.2345) }),
     413,
-    /too large/,
+    /larger than 65536 bytes; upload large datasets as .npy or raw bytes/,
   ],
   [
     'text/plain',

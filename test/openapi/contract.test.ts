@@ -193,7 +193,7 @@ describe('datasets', () => {
       JSON.stringify({ data: new Array(40_000).fill(1) }),
       '',
       413,
-      'FST_ERR_CTP_BODY_TOO_LARGE',
+      'ROWPOOL_BODY_TOO_LARGE',
     ],
     ['a type rowpool does not read', 'text/plain', '1,2,3', '', 415, 'ROWPOOL_UNSUPPORTED_MEDIA_TYPE'],
     [
