@@ -27,6 +27,8 @@ export interface DatasetRoutesOptions {
 type IngestFormat = 'npy' | 'raw' | 'multipart' | 'csv' | 'json';
 
 const NPY_TYPE = 'application/x-npy';
+/** @fastify/multipart's errors for a form with more parts than an upload has. */
+const FORM_LIMIT_CODES = new Set(['FST_FILES_LIMIT', 'FST_PARTS_LIMIT', 'FST_FIELDS_LIMIT']);
 const STREAM_TYPES = [NPY_TYPE, 'application/octet-stream'];
 /** Largest slice of a dataset handed to the socket at once when downloading: views, never copies. */
 const DOWNLOAD_SLICE = 16 * 2 ** 20;
@@ -121,6 +123,11 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       }
     } catch (err) {
       filled?.reservation.release();
+      if (FORM_LIMIT_CODES.has((err as { code?: string }).code ?? '')) {
+        throw new InvalidDatasetRequest(
+          'the form has too many parts; send one .npy file in "file" and optionally "name"',
+        );
+      }
       throw err;
     }
     if (filled === undefined)

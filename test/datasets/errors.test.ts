@@ -1,7 +1,7 @@
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { testApp } from '../helpers/app.js';
-import { npyWithHeader } from '../helpers/npy.js';
+import { type FormPart, multipartBody, npyFile, npyWithHeader } from '../helpers/npy.js';
 
 const LIMIT = 1 << 20;
 let app: FastifyInstance;
@@ -31,6 +31,12 @@ const post = (contentType: string, payload: string | Buffer | object, query = ''
   headers: { 'content-type': contentType },
   payload: payload as string,
 });
+
+const form = (parts: FormPart[]): InjectOptions => {
+  const { body, contentType } = multipartBody(parts);
+  return post(contentType, body);
+};
+const smallNpy = npyFile('<f8', [2], new Uint8Array(16));
 
 const CASES: Array<[string, InjectOptions, number, RegExp]> = [
   ['bad magic', post('application/x-npy', Buffer.from('not an npy file at all')), 400, /NPY magic/],

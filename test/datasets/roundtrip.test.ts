@@ -4,7 +4,7 @@ import { DTYPE_INFO, DTYPES, type DType, descrOf } from '../../src/datasets/dtyp
 import { parseNpyHeader } from '../../src/datasets/npy.js';
 import { testApp } from '../helpers/app.js';
 import { sampleBytes, swapBytes, toFortran } from '../helpers/arrays.js';
-import { npyFile } from '../helpers/npy.js';
+import { multipartBody, npyFile } from '../helpers/npy.js';
 
 let app: FastifyInstance;
 beforeAll(async () => {
@@ -93,16 +93,11 @@ describe.each(DTYPES)('%s', (dtype) => {
     expect(Buffer.compare((await download(sniffed.id as string)).data, Buffer.from(expected))).toBe(0);
     await remove(sniffed.id as string);
 
-    const boundary = '----rowpool-test';
-    const form = Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nform-upload\r\n`),
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.npy"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-      ),
-      file,
-      Buffer.from(`\r\n--${boundary}--\r\n`),
+    const form = multipartBody([
+      { name: 'name', value: 'form-upload' },
+      { name: 'file', filename: 'a.npy', content: file },
     ]);
-    const viaForm = await upload(form, `multipart/form-data; boundary=${boundary}`);
+    const viaForm = await upload(form.body, form.contentType);
     expect(viaForm).toMatchObject({ dtype, shape: [4, 3], name: 'form-upload' });
     expect(Buffer.compare((await download(viaForm.id as string)).data, Buffer.from(expected))).toBe(0);
     await remove(viaForm.id as string);

@@ -24,3 +24,29 @@ export function npyWithHeader(dict: string, data: Uint8Array = new Uint8Array(0)
 export function bytesOf(view: ArrayBufferView): Uint8Array {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
+
+export type FormPart = { name: string; value: string } | { name: string; filename: string; content: Buffer };
+
+/** A multipart/form-data body and its content type, as curl -F would send it. */
+export function multipartBody(parts: readonly FormPart[]): { body: Buffer; contentType: string } {
+  const boundary = '----rowpool-test-boundary';
+  const pieces = parts.flatMap((part) =>
+    'filename' in part
+      ? [
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"; filename="${part.filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+          ),
+          part.content,
+          Buffer.from('\r\n'),
+        ]
+      : [
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"\r\n\r\n${part.value}\r\n`,
+          ),
+        ],
+  );
+  return {
+    body: Buffer.concat([...pieces, Buffer.from(`--${boundary}--\r\n`)]),
+    contentType: `multipart/form-data; boundary=${boundary}`,
+  };
+}
