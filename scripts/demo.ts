@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { npyHeaderFor } from '../src/datasets/npy.js';
 
 const ROWS = 100;
 const COLS = 1_000_000;
@@ -27,16 +28,7 @@ function mantissa(index: number): number {
   return (h ^ (h >>> 15)) & 0x3ff;
 }
 
-function npyHeader(): Buffer {
-  const dict = `{'descr': '<f2', 'fortran_order': False, 'shape': (${ROWS}, ${COLS}), }`;
-  const total = Math.ceil((10 + dict.length + 1) / 64) * 64;
-  const header = Buffer.alloc(total, 0x20);
-  header.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  header.writeUInt16LE(total - 10, 8);
-  header.write(dict, 10, 'latin1');
-  header[total - 1] = 0x0a;
-  return header;
-}
+const header = npyHeaderFor('float16', [ROWS, COLS]);
 
 async function startServer(): Promise<{ child: ChildProcess; port: number }> {
   const server = fileURLToPath(new URL('../dist/server.js', import.meta.url));
@@ -85,7 +77,7 @@ async function streamDataset(req: http.ClientRequest): Promise<void> {
       if (req.write(chunk)) resolve();
       else req.once('drain', resolve);
     });
-  await write(npyHeader());
+  await write(header);
   for (let start = 0; start < COUNT; start += CHUNK_ELEMENTS) {
     const n = Math.min(CHUNK_ELEMENTS, COUNT - start);
     const values = new Uint16Array(n);
@@ -129,7 +121,7 @@ async function main(): Promise<number> {
       port,
       'POST',
       '/v1/datasets?name=demo',
-      { 'content-type': 'application/x-npy', 'content-length': npyHeader().length + BYTES },
+      { 'content-type': 'application/x-npy', 'content-length': header.length + BYTES },
       streamDataset,
     );
     const uploadSeconds = (performance.now() - t) / 1000;

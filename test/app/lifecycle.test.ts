@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PERMITS } from '../fixtures/workers/gate.js';
+import { Gate } from '../fixtures/workers/gate.js';
 import { testApp } from '../helpers/app.js';
 import { npyFile } from '../helpers/npy.js';
 
@@ -99,20 +99,13 @@ describe('the server process', () => {
 });
 
 describe('graceful shutdown', () => {
-  const gate = new Int32Array(new SharedArrayBuffer(8));
+  const gate = new Gate();
   let app: FastifyInstance;
   beforeAll(async () => {
-    app = await testApp(
-      { threads: 2, shutdownGraceSeconds: 30 },
-      {
-        workerFile: new URL('../fixtures/workers/gated-worker.ts', import.meta.url),
-        workerData: { gate: gate.buffer },
-      },
-    );
+    app = await testApp({ threads: 2, shutdownGraceSeconds: 30 }, gate.appOptions());
   });
   afterAll(async () => {
-    Atomics.add(gate, PERMITS, 1000);
-    Atomics.notify(gate, PERMITS);
+    gate.release(1000);
     await app.close();
   });
 
@@ -149,8 +142,7 @@ describe('graceful shutdown', () => {
     expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     expect(finished).toBe(false);
 
-    Atomics.add(gate, PERMITS, 100);
-    Atomics.notify(gate, PERMITS);
+    gate.release(100);
     await stopping;
     const ended = (await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}` })).json();
     expect(ended.status).toBe('succeeded');
@@ -159,14 +151,8 @@ describe('graceful shutdown', () => {
 
 describe('shutdown past the grace period', () => {
   test('cancels the jobs still running', async () => {
-    const gate = new Int32Array(new SharedArrayBuffer(8));
-    const app = await testApp(
-      { threads: 1, shutdownGraceSeconds: 0 },
-      {
-        workerFile: new URL('../fixtures/workers/gated-worker.ts', import.meta.url),
-        workerData: { gate: gate.buffer },
-      },
-    );
+    const gate = new Gate();
+    const app = await testApp({ threads: 1, shutdownGraceSeconds: 0 }, gate.appOptions());
     try {
       const id = (
         await app.inject({ method: 'POST', url: '/v1/datasets', payload: { data: [[1, 2]] } })
@@ -178,8 +164,7 @@ describe('shutdown past the grace period', () => {
       const ended = (await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}` })).json();
       expect(ended.status).toBe('cancelled');
     } finally {
-      Atomics.add(gate, PERMITS, 1000);
-      Atomics.notify(gate, PERMITS);
+      gate.release(1000);
       await app.close();
     }
   });

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { testApp } from '../helpers/app.js';
 import { npyWithHeader } from '../helpers/npy.js';
+import { until } from '../helpers/wait.js';
 
 let app: FastifyInstance;
 let port: number;
@@ -21,16 +22,6 @@ afterAll(async () => {
 async function memoryUsed(): Promise<number> {
   const res = await request(app.server).get('/v1/datasets').expect(200);
   return res.body.memory.usedBytes;
-}
-
-/** Polls until `check` passes; bounded so a failure ends the test instead of hanging it. */
-async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
 }
 
 test('a large upload is refused with 413 from its header, before the body is sent', async () => {
@@ -74,13 +65,13 @@ test('a client that disconnects halfway through an upload leaves nothing behind'
     req.on('error', () => resolve());
     req.write(header);
     req.write(Buffer.alloc(total / 2), async () => {
-      reserved = await eventually(async () => (await memoryUsed()) === total);
+      reserved = (await until(memoryUsed, (used) => used === total, 5000)) === total;
       req.destroy();
       resolve();
     });
   });
   expect(reserved).toBe(true);
-  expect(await eventually(async () => (await memoryUsed()) === 0)).toBe(true);
+  expect(await until(memoryUsed, (used) => used === 0, 5000)).toBe(0);
   const list = await request(app.server).get('/v1/datasets').expect(200);
   expect(list.body.datasets).toEqual([]);
   await request(app.server).get('/healthz').expect(200, { status: 'ok' });

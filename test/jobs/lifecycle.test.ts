@@ -1,40 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { ARRIVED, PERMITS } from '../fixtures/workers/gate.js';
+import { Gate } from '../fixtures/workers/gate.js';
 import { testApp } from '../helpers/app.js';
+import { until } from '../helpers/wait.js';
 
-const gate = new Int32Array(new SharedArrayBuffer(8));
+const gate = new Gate();
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  app = await testApp(
-    { threads: 2 },
-    {
-      workerFile: new URL('../fixtures/workers/gated-worker.ts', import.meta.url),
-      workerData: { gate: gate.buffer },
-    },
-  );
+  app = await testApp({ threads: 2 }, gate.appOptions());
 });
 afterAll(async () => {
-  Atomics.add(gate, PERMITS, 1000);
-  Atomics.notify(gate, PERMITS);
+  gate.release(1000);
   await app.close();
 });
 
-function release(permits: number) {
-  Atomics.add(gate, PERMITS, permits);
-  Atomics.notify(gate, PERMITS);
-}
-
-/** Polls until `check` passes; bounded so a failure ends the test instead of hanging it. */
-async function until<T>(read: () => Promise<T>, check: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (check(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const release = (permits: number) => gate.release(permits);
 
 /** Row r holds r + c/10 for c in 0..cols-1, so its median is r + (cols - 1) / 20. */
 async function dataset(rows: number, cols: number, name = 'd'): Promise<string> {
@@ -63,7 +44,7 @@ async function submit(datasetId: string, body: object, query = '') {
 }
 
 beforeEach(() => {
-  Atomics.store(gate, PERMITS, 0);
+  gate.close();
 });
 
 describe('a long job', () => {
@@ -74,7 +55,7 @@ describe('a long job', () => {
     expect(res.headers.location).toBe(`/v1/jobs/${res.json().id}`);
     const jobId = res.json().id;
     const seen: number[] = [];
-    const arrived = Atomics.load(gate, ARRIVED);
+    const arrived = gate.arrived;
     for (let step = 1; step <= 3; step++) {
       release(1);
       const view = await until(
@@ -89,7 +70,7 @@ describe('a long job', () => {
     expect(seen[0]).toBeGreaterThan(0);
     expect(seen[2]).toBeGreaterThan(seen[1]);
     expect(seen[2]).toBeLessThan(64);
-    expect(Atomics.load(gate, ARRIVED)).toBeGreaterThan(arrived);
+    expect(gate.arrived).toBeGreaterThan(arrived);
     release(100);
     const done = await until(
       () => job(jobId),
@@ -103,10 +84,10 @@ describe('a long job', () => {
 
   test('cancel stops it, drops its queued chunks and frees the threads for the next job', async () => {
     const id = await dataset(64, 8192);
-    const before = Atomics.load(gate, ARRIVED);
+    const before = gate.arrived;
     const jobId = (await submit(id, { op: 'median' })).json().id;
     await until(
-      async () => Atomics.load(gate, ARRIVED),
+      async () => gate.arrived,
       (n) => n >= before + 2,
     );
     expect((await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}/result` })).statusCode).toBe(409);
@@ -117,7 +98,7 @@ describe('a long job', () => {
     expect(next.statusCode).toBe(200);
     expect(next.json().status).toBe('succeeded');
     // Only the two chunks already running ever reached the gate; the queued ones were dropped.
-    expect(Atomics.load(gate, ARRIVED)).toBe(before + 2);
+    expect(gate.arrived).toBe(before + 2);
   });
 
   test('deleting its dataset ends it cancelled and releases the memory', async () => {
@@ -189,10 +170,10 @@ describe('concurrency', () => {
       const [x, y] = [await job(ja), await job(jb)];
       both = x.status === 'running' && y.status === 'running';
       if (!both) {
-        const arrived = Atomics.load(gate, ARRIVED);
+        const arrived = gate.arrived;
         release(1);
         await until(
-          async () => Atomics.load(gate, ARRIVED),
+          async () => gate.arrived,
           (n) => n > arrived,
           2000,
         );

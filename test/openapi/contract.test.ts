@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { PERMITS } from '../fixtures/workers/gate.js';
+import { Gate } from '../fixtures/workers/gate.js';
 import { testApp } from '../helpers/app.js';
 import {
   type ContractClient,
@@ -22,24 +22,15 @@ import { bytesOf, npyFile } from '../helpers/npy.js';
 const doc: OpenApiDoc = loadOpenApi();
 const MEMORY_LIMIT = 16 * 2 ** 20;
 // The gated worker holds `median` chunks until the test hands out permits, and fails `sum` over rows of 13.
-const gate = new Int32Array(new SharedArrayBuffer(8));
+const gate = new Gate();
 let app: FastifyInstance;
 let api: ContractClient;
 let securedApi: ContractClient;
 
-function release(permits: number) {
-  Atomics.add(gate, PERMITS, permits);
-  Atomics.notify(gate, PERMITS);
-}
+const release = (permits: number) => gate.release(permits);
 
 beforeAll(async () => {
-  app = await testApp(
-    { memoryLimit: MEMORY_LIMIT, textBodyLimit: 64 * 1024, threads: 2 },
-    {
-      workerFile: new URL('../fixtures/workers/gated-worker.ts', import.meta.url),
-      workerData: { gate: gate.buffer },
-    },
-  );
+  app = await testApp({ memoryLimit: MEMORY_LIMIT, textBodyLimit: 64 * 1024, threads: 2 }, gate.appOptions());
   api = contractClient(app, doc);
 });
 afterAll(async () => {
@@ -280,7 +271,7 @@ describe('jobs', () => {
   });
 
   test('a job still running is 202, and its result is 409 until it has succeeded', async () => {
-    Atomics.store(gate, PERMITS, 0);
+    gate.close();
     const res = await submit(ids.npy, { op: 'median' }, '');
     expect(res.statusCode).toBe(202);
     const job = res.json();
