@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import accepts from '@fastify/accepts';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -84,6 +85,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.textBodyLimit,
     forceCloseConnections: true,
+    // A caller's X-Request-Id ties its logs to ours; otherwise every request gets a fresh UUID.
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
     schemaErrorFormatter: (errors, dataVar) => new Error(describeValidationError(errors[0], dataVar)),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validators());
@@ -136,6 +140,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     ) {
       throw new ServiceUnavailable('rowpool is shutting down and takes no new uploads or jobs');
     }
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpDuration.observe(

@@ -113,3 +113,24 @@ describe('with no tokens set', () => {
     }
   });
 });
+
+describe('request ids', () => {
+  test('each response carries a request id, the caller’s own when it sends X-Request-Id', async () => {
+    const app = await testApp();
+    try {
+      const fresh = await app.inject({ method: 'GET', url: '/healthz' });
+      expect(fresh.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      const other = await app.inject({ method: 'GET', url: '/healthz' });
+      expect(other.headers['x-request-id']).not.toBe(fresh.headers['x-request-id']);
+      const given = await app.inject({
+        method: 'GET',
+        url: '/v1/jobs/nope',
+        headers: { 'x-request-id': 'trace-42' },
+      });
+      expect(given.statusCode).toBe(404);
+      expect(given.headers['x-request-id']).toBe('trace-42');
+    } finally {
+      await app.close();
+    }
+  });
+});
