@@ -54,6 +54,8 @@ interface Job {
   /** Held only while the job runs, so a finished job never keeps a deleted dataset's memory alive. */
   dataset: Dataset | undefined;
   result: { buffer: SharedArrayBuffer; reservation: Reservation } | undefined;
+  /** The query vector's share of the memory limit, held for as long as the job is kept. */
+  vectorReservation: Reservation | undefined;
   top: TopK | undefined;
   bounds: number[];
   nextChunk: number;
@@ -99,7 +101,17 @@ export class JobEngine {
     const dataset = this.#opts.store.get(datasetId);
     const spec = checkJob(request, dataset);
     const rowsTotal = spec.rows.end - spec.rows.start;
-    const reservation = this.#opts.budget.reserve(rowsTotal * 8, "the job's result");
+    const vectorReservation =
+      spec.vector === null
+        ? undefined
+        : this.#opts.budget.reserve(spec.vector.byteLength, "the job's vector");
+    let reservation: Reservation;
+    try {
+      reservation = this.#opts.budget.reserve(rowsTotal * 8, "the job's result");
+    } catch (err) {
+      vectorReservation?.release();
+      throw err;
+    }
     const total = dataset.rows * dataset.rowLength;
     const job: Job = {
       id: randomUUID(),
@@ -114,6 +126,7 @@ export class JobEngine {
       error: undefined,
       dataset,
       result: { buffer: new SharedArrayBuffer(rowsTotal * 8), reservation },
+      vectorReservation,
       top: undefined,
       bounds: planChunks(
         spec.rows.start,
@@ -183,7 +196,7 @@ export class JobEngine {
       id: job.id,
       datasetId: job.datasetId,
       op: spec.op,
-      params: spec.params,
+      params: spec.vector === null ? spec.params : { ...spec.params, vector: Array.from(spec.vector) },
       rows: { start: spec.rows.start, end: spec.rows.end },
       ...(spec.top === undefined ? {} : { top: { k: spec.top.k, largest: spec.top.largest } }),
       status: job.status,
@@ -339,8 +352,15 @@ export class JobEngine {
     job.result = undefined;
   }
 
-  #forget(job: Job): void {
+  /** Everything a forgotten job held: its result and its vector. */
+  #freeAll(job: Job): void {
     this.#freeResult(job);
+    job.vectorReservation?.release();
+    job.vectorReservation = undefined;
+  }
+
+  #forget(job: Job): void {
+    this.#freeAll(job);
     this.#jobs.delete(job.id);
     this.#opts.pool.reclaim();
   }
@@ -351,9 +371,13 @@ export class JobEngine {
     }
   }
 
+  #heldBytes(job: Job): number {
+    return (job.result?.reservation.bytes ?? 0) + (job.vectorReservation?.bytes ?? 0);
+  }
+
   #finishedResultBytes(): number {
     let sum = 0;
-    for (const job of this.#jobs.values()) if (ended(job.status)) sum += job.result?.reservation.bytes ?? 0;
+    for (const job of this.#jobs.values()) if (ended(job.status)) sum += this.#heldBytes(job);
     return sum;
   }
 
@@ -362,11 +386,12 @@ export class JobEngine {
     let freed = 0;
     for (const job of [...this.#jobs.values()]) {
       if (freed >= bytes) break;
-      if (ended(job.status) && job.result !== undefined) {
-        freed += job.result.reservation.bytes;
-        this.#opts.log.info({ jobId: job.id, bytes: job.result.reservation.bytes }, 'job evicted for memory');
+      const held = this.#heldBytes(job);
+      if (ended(job.status) && held > 0) {
+        freed += held;
+        this.#opts.log.info({ jobId: job.id, bytes: held }, 'job evicted for memory');
         this.#jobs.delete(job.id);
-        this.#freeResult(job);
+        this.#freeAll(job);
       }
     }
     if (freed > 0) this.#opts.pool.reclaim();
@@ -379,7 +404,7 @@ export class JobEngine {
       if (finished <= MAX_FINISHED_JOBS) break;
       if (ended(job.status)) {
         this.#jobs.delete(job.id);
-        this.#freeResult(job);
+        this.#freeAll(job);
         finished--;
       }
     }

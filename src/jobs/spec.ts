@@ -19,12 +19,14 @@ export interface JobRequest {
 /** A job request checked against its dataset, with every default filled in. */
 export interface JobSpec {
   readonly op: OpName;
-  readonly params: JobParams;
+  /** The params as given, but for the vector, which is held once, in `vector`. */
+  readonly params: Omit<JobParams, 'vector'>;
   readonly rows: { readonly start: number; readonly end: number };
   readonly top: { readonly k: number; readonly largest: boolean } | undefined;
   readonly ddof: number;
   readonly ord: number;
   readonly q: number;
+  /** The query vector of dot, cosine and euclidean, in shared memory so every chunk reads the same copy. */
   readonly vector: Float64Array | null;
 }
 
@@ -88,14 +90,21 @@ export function checkJob(request: JobRequest, dataset: Dataset): JobSpec {
   }
   if (start > end)
     throw new InvalidJob(`rows.start (${start}) is after rows.end (${end}); the range is end-exclusive`);
+  const { vector, ...rest } = params;
   return {
     op,
-    params,
+    params: rest,
     rows: { start, end },
     top: request.top === undefined ? undefined : { k: request.top.k, largest: request.top.largest ?? true },
     ddof: params.ddof ?? 0,
     ord: ord === 'inf' ? Number.POSITIVE_INFINITY : ord,
     q: params.q ?? 0,
-    vector: params.vector === undefined ? null : Float64Array.from(params.vector),
+    vector: vector === undefined ? null : sharedFloat64(vector),
   };
+}
+
+function sharedFloat64(values: readonly number[]): Float64Array {
+  const out = new Float64Array(new SharedArrayBuffer(values.length * 8));
+  out.set(values);
+  return out;
 }

@@ -171,6 +171,21 @@ describe('listing and deleting jobs', () => {
 });
 
 describe('memory', () => {
+  test("a job's result and query vector count against the limit until the job is deleted", async () => {
+    const used = async () =>
+      (await app.inject({ method: 'GET', url: '/v1/datasets' })).json().memory.usedBytes;
+    const before = await used();
+    const job = (await submit({ op: 'dot', params: { vector: [1, 2, 3] } })).json();
+    expect(job.params).toEqual({ vector: [1, 2, 3] });
+    expect(await used()).toBe(before + 6 * 8 + 3 * 8);
+    const top = (await submit({ op: 'euclidean', params: { vector: [0, 0, 0] }, top: { k: 1 } })).json();
+    // A top-k job keeps its k best rows, not the full result; the vector stays with the job.
+    expect(await used()).toBe(before + 6 * 8 + 3 * 8 + 3 * 8);
+    expect((await app.inject({ method: 'DELETE', url: `/v1/jobs/${job.id}` })).statusCode).toBe(204);
+    expect((await app.inject({ method: 'DELETE', url: `/v1/jobs/${top.id}` })).statusCode).toBe(204);
+    expect(await used()).toBe(before);
+  });
+
   test('results count against the limit and the oldest finished results are evicted when memory is needed', async () => {
     const small = await testApp({ memoryLimit: 4096 });
     try {
