@@ -112,6 +112,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     engine,
     metrics,
     async start() {
+      await pool.warmUp();
       const loaded = await preloadDatasets(config.preload, store, budget);
       for (const dataset of loaded) {
         metrics.ingestedBytes.inc({ format: 'npy' }, dataset.bytes);

@@ -12,6 +12,8 @@ export interface RowPool {
   readonly threads: number;
   readonly queueSize: number;
   readonly utilization: number;
+  /** Resolves once the workers answer a task, so the worker module has loaded; rejects if it cannot. */
+  warmUp(): Promise<void>;
   /** Collects garbage in every thread now, so memory of dropped buffers is returned at once. */
   reclaim(): void;
   close(): Promise<void>;
@@ -49,6 +51,26 @@ export function createPool(
     },
     get utilization() {
       return piscina.utilization;
+    },
+    async warmUp() {
+      const tiny = new SharedArrayBuffer(8);
+      const empty: ChunkTask = {
+        op: 'sum',
+        dtype: 'float64',
+        data: tiny,
+        rows: 0,
+        rowLength: 1,
+        ddof: 0,
+        ord: 2,
+        q: 0,
+        vector: null,
+        r0: 0,
+        r1: 0,
+        result: tiny,
+        resultIndex: 0,
+        control: tiny,
+      };
+      await Promise.all(Array.from({ length: threads }, () => piscina.run(empty)));
     },
     reclaim() {
       Atomics.add(signal, 0, 1);

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { buildApp } from '../../src/app.js';
 import { Gate } from '../fixtures/workers/gate.js';
-import { testApp } from '../helpers/app.js';
+import { testApp, testConfig } from '../helpers/app.js';
 import { npyFile } from '../helpers/npy.js';
 
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
@@ -166,6 +167,25 @@ describe('shutdown past the grace period', () => {
     } finally {
       gate.release(1000);
       await app.close();
+    }
+  });
+});
+
+describe('readiness at start', () => {
+  test('is 503 until the pool has answered, and start fails when the workers cannot load', async () => {
+    const broken = await buildApp(testConfig({ threads: 1 }), {
+      logger: false,
+      workerFile: new URL('../fixtures/workers/no-such-worker.js', import.meta.url),
+    });
+    try {
+      const before = await broken.inject({ method: 'GET', url: '/readyz' });
+      expect(before.statusCode).toBe(503);
+      expect(before.json().reason).toMatch(/^starting/);
+      await expect(broken.rowpool.start()).rejects.toThrow();
+      expect((await broken.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(503);
+      expect((await broken.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    } finally {
+      await broken.close();
     }
   });
 });
