@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import accepts from '@fastify/accepts';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Ajv } from 'ajv';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { bearerAuth } from './auth.js';
 import type { Config } from './config.js';
 import { preloadDatasets } from './datasets/preload.js';
 import { DatasetStore } from './datasets/store.js';
-import { BodyTooLarge, ServiceUnavailable, UnsupportedMediaType } from './errors.js';
+import { errorHandler } from './error-handler.js';
+import { ServiceUnavailable } from './errors.js';
 import { JobEngine } from './jobs/engine.js';
 import { createPool, type RowPool } from './jobs/pool.js';
 import { MemoryBudget } from './memory.js';
@@ -23,6 +22,7 @@ import metricsRoutes from './routes/metrics.js';
 import { ErrorResponse } from './schemas/common.js';
 import { Dataset } from './schemas/datasets.js';
 import { JobSchema } from './schemas/jobs.js';
+import { describeValidationError, validators } from './validation.js';
 
 export interface AppOptions {
   /** Another worker module and data for it, for tests that need workers to pause or fail on purpose. */
@@ -49,32 +49,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     rowpool: Rowpool;
   }
-}
-
-/**
- * Bodies are validated strictly (no coercion, unknown properties refused rather than dropped);
- * query strings and path parameters arrive as text and are coerced to the declared types.
- */
-function validators() {
-  const base = { allErrors: false, strict: false, useDefaults: true, removeAdditional: false } as const;
-  const strict = new Ajv({ ...base, coerceTypes: false });
-  const coercing = new Ajv({ ...base, coerceTypes: true });
-  for (const ajv of [strict, coercing]) ajv.addFormat('date-time', true);
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
-    (httpPart === 'body' ? strict : coercing).compile(schema);
-}
-
-/** Ajv's first error in words a person with curl can act on, naming the field at fault. */
-function describeValidationError(error: FastifySchemaValidationError, dataVar: string): string {
-  const where = `${dataVar}${error.instancePath.replaceAll('/', '.')}`;
-  const params = error.params as Record<string, unknown>;
-  if (error.keyword === 'additionalProperties') {
-    return `${where} has an unknown field "${params.additionalProperty}"`;
-  }
-  if (error.keyword === 'enum') {
-    return `${where} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-  }
-  return `${where} ${error.message}`;
 }
 
 /** Routes that take new work, refused while shutting down. */
@@ -156,27 +130,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     );
   });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    let err = error;
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      err = new UnsupportedMediaType(request.headers['content-type'] ?? '(none)');
-    } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      err = new BodyTooLarge(config.textBodyLimit);
-    }
-    const status = err.statusCode ?? 500;
-    // A request refused before its body was read: close the connection rather than read the rest.
-    if (!request.raw.complete) reply.header('connection', 'close');
-    if (status >= 500 && status !== 503) {
-      request.log.error({ err }, 'request failed');
-      return reply.code(status).send({
-        statusCode: status,
-        error: 'Internal Server Error',
-        message: 'an internal error occurred; see the server log',
-      });
-    }
-    request.log.info({ code: err.code, message: err.message }, 'request refused');
-    return reply.code(status).send(err);
-  });
+  app.setErrorHandler(errorHandler(config.textBodyLimit));
 
   app.removeContentTypeParser('text/plain');
   app.addSchema(ErrorResponse);

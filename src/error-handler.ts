@@ -1,0 +1,30 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { BodyTooLarge, UnsupportedMediaType } from './errors.js';
+
+/**
+ * The one error handler. Fastify's own refusals are turned into rowpool's messages; 4xx answers carry
+ * the real message, other 5xx a generic one (the details go to the log, with the request's id).
+ */
+export function errorHandler(textBodyLimit: number) {
+  return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    let err = error;
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      err = new UnsupportedMediaType(request.headers['content-type'] ?? '(none)');
+    } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      err = new BodyTooLarge(textBodyLimit);
+    }
+    const status = err.statusCode ?? 500;
+    // A request refused before its body was read: close the connection rather than read the rest.
+    if (!request.raw.complete) reply.header('connection', 'close');
+    if (status >= 500 && status !== 503) {
+      request.log.error({ err }, 'request failed');
+      return reply.code(status).send({
+        statusCode: status,
+        error: 'Internal Server Error',
+        message: 'an internal error occurred; see the server log',
+      });
+    }
+    request.log.info({ code: err.code, message: err.message }, 'request refused');
+    return reply.code(status).send(err);
+  };
+}
