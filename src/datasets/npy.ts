@@ -168,12 +168,12 @@ function parseLiteral(text: string): Literal {
         return dict;
       }
       const key = parseValue();
-      if (typeof key !== 'string') fail('a dict key that is not a string');
+      if (typeof key !== 'string') return fail('a dict key that is not a string');
       skipSpace();
       if (text[pos] !== ':') fail("expected ':'");
       pos++;
-      if (dict.has(key as string)) fail(`a repeated key '${key}'`);
-      dict.set(key as string, parseValue());
+      if (dict.has(key)) fail(`a repeated key '${key}'`);
+      dict.set(key, parseValue());
       skipSpace();
       if (text[pos] === ',') pos++;
       else if (text[pos] !== '}') fail("expected ',' or '}'");

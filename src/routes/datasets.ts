@@ -269,6 +269,7 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
           yield Buffer.from(buffer, at, Math.min(DOWNLOAD_SLICE, buffer.byteLength - at));
         }
       }
+      // The schema documents the body as binary text for OpenAPI; Fastify sends the stream as it is.
       const stream: unknown = Readable.from(slices(), { objectMode: false });
       return reply
         .type(NPY_TYPE)

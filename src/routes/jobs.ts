@@ -101,6 +101,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, { eng
           : type === 'text/csv'
             ? resultCsv(result, rows)
             : resultJson(job.id, result, rows);
+      // Sent ready-made: the response schema describes it for OpenAPI but must not re-serialise it.
       return reply.type(type).send(body as string);
     },
   );
