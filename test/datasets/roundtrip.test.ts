@@ -4,6 +4,7 @@ import { DTYPE_INFO, DTYPES, type DType, descrOf } from '../../src/datasets/dtyp
 import { parseNpyHeader } from '../../src/datasets/npy.js';
 import { testApp } from '../helpers/app.js';
 import { sampleBytes, swapBytes, toFortran } from '../helpers/arrays.js';
+import { fixtureFile, loadManifest, readNpy } from '../helpers/fixtures.js';
 import { multipartBody, npyFile } from '../helpers/npy.js';
 
 let app: FastifyInstance;
@@ -192,4 +193,20 @@ describe('text formats', () => {
     const back = await download(res.json().id);
     expect(Buffer.compare(back.data, Buffer.from(bytes))).toBe(0);
   });
+});
+
+describe('the NumPy-made fixtures', () => {
+  const inputs = [...new Set(loadManifest().cases.map((c) => c.input))];
+  test.each(inputs)(
+    '%s uploads and downloads equal in values, in C order and little-endian',
+    async (input) => {
+      const expected = readNpy(input);
+      const created = await upload(fixtureFile(input), 'application/x-npy');
+      expect(created).toMatchObject({ dtype: expected.dtype, shape: expected.shape, rows: expected.rows });
+      const back = await download(created.id as string);
+      expect(back.shape).toEqual(expected.shape);
+      expect(Buffer.compare(back.data, Buffer.from(expected.data))).toBe(0);
+      await remove(created.id as string);
+    },
+  );
 });
