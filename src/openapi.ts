@@ -332,7 +332,8 @@ export const openapiOptions: FastifyDynamicSwaggerOptions = {
       description: `${pkg.description}.\n\nUpload an array once (.npy, raw bytes, a multipart form, CSV or JSON); it is held in shared memory and every job reads it in place. Start a per-row job, wait for it or poll it, then fetch its result as JSON, .npy or CSV.`,
       license: { name: pkg.license, identifier: pkg.license },
     },
-    servers: [{ url: 'http://127.0.0.1:3000', description: 'The default HOST and PORT' }],
+    // Relative, so the document and Swagger UI work wherever rowpool is served.
+    servers: [{ url: '/', description: 'The server this document came from' }],
     tags: [
       { name: 'datasets', description: 'Arrays held in shared memory' },
       { name: 'jobs', description: 'Per-row computations on the worker pool' },
