@@ -142,7 +142,7 @@ export class JobEngine {
     this.#jobs.set(job.id, job);
     if (rowsTotal === 0) {
       this.#start(job);
-      this.#end(job, 'succeeded');
+      this.#succeed(job);
     } else {
       this.#runnable.push(job);
       this.#pump();
