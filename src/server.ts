@@ -29,12 +29,12 @@ async function main(): Promise<void> {
     await app.rowpool.shutdown();
     await app.close();
   });
-  await app.listen({ host: config.host, port: config.port });
   try {
+    await app.listen({ host: config.host, port: config.port });
     await app.rowpool.start();
   } catch (err) {
     app.log.fatal({ err }, 'start failed');
-    process.stderr.write(`rowpool: ${(err as Error).message}\n`);
+    process.stderr.write(`rowpool: cannot start: ${(err as Error).message}\n`);
     await app.close();
     process.exit(1);
   }
