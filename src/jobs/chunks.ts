@@ -2,7 +2,7 @@
  * Splits a job's rows into pool tasks: enough of them to keep every thread busy and even out the
  * tail, each big enough that the ~0.1 ms cost of a task is small beside its work.
  */
-const TASKS_PER_THREAD = 4;
+const TASKS_PER_THREAD = 16;
 const MIN_TASK_ELEMENTS = 1 << 16;
 
 /** Row boundaries [b0 = start, b1, …, bn = end]; task i covers rows b_i..b_{i+1}-1. */
