@@ -14,6 +14,7 @@ import { createPool, type RowPool } from './jobs/pool.js';
 import { MemoryBudget } from './memory.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { openapiOptions } from './openapi.js';
+import { Reclaimer } from './reclaim.js';
 import datasetRoutes from './routes/datasets.js';
 import docsRoutes from './routes/docs.js';
 import healthRoutes from './routes/health.js';
@@ -68,7 +69,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   const budget = new MemoryBudget(config.memoryLimit);
   const store = new DatasetStore();
-  const pool = createPool(config.threads, options.workerFile, options.workerData);
+  const pool = createPool(config.threads, new Reclaimer(), options.workerFile, options.workerData);
   let phase: 'starting' | 'ready' | 'stopping' = 'starting';
   const metrics = createMetrics({
     datasets: () => ({ count: store.count, bytes: store.totalBytes }),

@@ -1,11 +1,10 @@
-import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import { collectGarbage } from '../reclaim.js';
+import type { Reclaimer } from '../reclaim.js';
+import { workerBeside, workerExecArgv } from '../worker-file.js';
 import type { ChunkOutcome, ChunkTask, WorkerData } from './task.js';
 
-/** The worker next to this module: `worker.ts` under tsx/vitest, `worker.js` in compiled output. */
-export const DEFAULT_WORKER = new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+export const DEFAULT_WORKER = workerBeside('worker', import.meta.url);
 
 export interface RowPool {
   run(task: ChunkTask): Promise<ChunkOutcome>;
@@ -27,12 +26,11 @@ export interface RowPool {
  */
 export function createPool(
   threads: number,
+  reclaimer: Reclaimer,
   workerFile: URL = DEFAULT_WORKER,
   extraWorkerData: Record<string, unknown> = {},
 ): RowPool {
-  const reclaimSignal = new SharedArrayBuffer(4);
-  const signal = new Int32Array(reclaimSignal);
-  const workerData: WorkerData = { ...extraWorkerData, reclaimSignal };
+  const workerData: WorkerData = { ...extraWorkerData, reclaimSignal: reclaimer.signal };
   const filename = fileURLToPath(workerFile);
   const piscina = new Piscina<ChunkTask, ChunkOutcome>({
     filename,
@@ -41,7 +39,7 @@ export function createPool(
     idleTimeout: Number.POSITIVE_INFINITY,
     atomics: 'disabled',
     workerData,
-    execArgv: filename.endsWith('.ts') ? ['--import', 'tsx'] : [],
+    execArgv: workerExecArgv(workerFile),
   });
   return {
     run: (task) => piscina.run(task),
@@ -72,12 +70,7 @@ export function createPool(
       };
       await Promise.all(Array.from({ length: threads }, () => piscina.run(empty)));
     },
-    reclaim() {
-      Atomics.add(signal, 0, 1);
-      Atomics.notify(signal, 0);
-      // After the current call stack, which may still hold the last reference, has unwound.
-      setImmediate(collectGarbage);
-    },
+    reclaim: () => reclaimer.reclaim(),
     close: () => piscina.destroy(),
   };
 }

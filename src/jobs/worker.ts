@@ -1,5 +1,5 @@
 import { workerData } from 'node:worker_threads';
-import { collectGarbage } from '../reclaim.js';
+import { collectOnSignal } from '../reclaim.js';
 import { runRows } from './kernels/index.js';
 import { CANCEL, type ChunkOutcome, type ChunkTask, ROWS_DONE, type WorkerData } from './task.js';
 
@@ -10,17 +10,7 @@ import { CANCEL, type ChunkOutcome, type ChunkTask, ROWS_DONE, type WorkerData }
  */
 const BLOCK_ELEMENTS = 1 << 18;
 
-const reclaimSignal = new Int32Array((workerData as WorkerData).reclaimSignal);
-
-async function collectOnSignal(): Promise<void> {
-  for (;;) {
-    const seen = Atomics.load(reclaimSignal, 0);
-    const wait = Atomics.waitAsync(reclaimSignal, 0, seen);
-    if (wait.async) await wait.value;
-    collectGarbage();
-  }
-}
-void collectOnSignal();
+void collectOnSignal((workerData as WorkerData).reclaimSignal);
 
 export default function runChunk(task: ChunkTask): ChunkOutcome {
   const started = performance.now();
