@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
+import { postJson } from '../helpers/http.js';
 
 /**
  * There is no Docker engine on the build machines, so this replays the Dockerfile's recipe in a
@@ -120,27 +121,22 @@ describe.skipIf(!runs)('the Dockerfile recipe, replayed without Docker', () => {
       });
       const base = `http://127.0.0.1:${port}`;
       expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
-      const dataset = (await (
-        await fetch(`${base}/v1/datasets`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            data: [
-              [1, 2, 3],
-              [4, 5, 6],
-            ],
-          }),
-        })
-      ).json()) as { id: string };
-      const job = (await (
-        await fetch(`${base}/v1/datasets/${dataset.id}/jobs?wait=10`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ op: 'sum' }),
-        })
-      ).json()) as { id: string; status: string };
-      expect(job.status).toBe('succeeded');
-      const result = (await (await fetch(`${base}/v1/jobs/${job.id}/result`)).json()) as { data: number[] };
+      const dataset = await postJson<{ id: string }>(`${base}/v1/datasets`, {
+        data: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      });
+      const job = await postJson<{ id: string; status: string }>(
+        `${base}/v1/datasets/${dataset.body.id}/jobs?wait=10`,
+        {
+          op: 'sum',
+        },
+      );
+      expect(job.body.status).toBe('succeeded');
+      const result = (await (await fetch(`${base}/v1/jobs/${job.body.id}/result`)).json()) as {
+        data: number[];
+      };
       expect(result.data).toEqual([6, 15]);
       expect((await fetch(`${base}/openapi.yaml`)).status).toBe(200);
     } finally {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { testApp } from '../helpers/app.js';
+import { postJson } from '../helpers/http.js';
 
 /*
  * A real Prometheus scrapes a listening rowpool and answers a query for a job the test ran: the
@@ -96,23 +97,14 @@ describe.skipIf(process.env.ROWPOOL_E2E !== '1')('Prometheus scrapes rowpool', (
 
   test('a job run on rowpool shows up in rowpool_jobs_total', async () => {
     const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-    const created = await fetch(`${base}/v1/datasets`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        data: [
-          [1, 2, 3],
-          [4, 5, 6],
-        ],
-      }),
+    const created = await postJson<{ id: string }>(`${base}/v1/datasets`, {
+      data: [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
     });
     expect(created.status).toBe(201);
-    const { id } = (await created.json()) as { id: string };
-    const job = await fetch(`${base}/v1/datasets/${id}/jobs?wait=5`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ op: 'mean' }),
-    });
+    const job = await postJson(`${base}/v1/datasets/${created.body.id}/jobs?wait=5`, { op: 'mean' });
     expect(job.status).toBe(200);
 
     const query = `http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent('rowpool_jobs_total')}`;
