@@ -210,6 +210,58 @@ const CASES: Array<[string, InjectOptions, number, RegExp]> = [
     413,
     /larger than 65536 bytes; upload large datasets as .npy or raw bytes/,
   ],
+  ['form without a file', form([{ name: 'name', value: 'x' }]), 400, /no "file" part/],
+  [
+    'form with the file in another field',
+    form([{ name: 'data', filename: 'a.npy', content: smallNpy }]),
+    400,
+    /one .npy file in the "file" field/,
+  ],
+  [
+    'form with an unexpected field',
+    form([{ name: 'colour', value: 'red' }]),
+    400,
+    /unexpected form field "colour"/,
+  ],
+  [
+    'form with two files',
+    form([
+      { name: 'file', filename: 'a.npy', content: smallNpy },
+      { name: 'file', filename: 'b.npy', content: smallNpy },
+    ]),
+    400,
+    /one .npy file/,
+  ],
+  [
+    'form with a file that is not .npy',
+    form([{ name: 'file', filename: 'a.npy', content: Buffer.from('hello there') }]),
+    400,
+    /NPY magic/,
+  ],
+  [
+    'form with an .npy too large for the free memory',
+    form([
+      {
+        name: 'file',
+        filename: 'a.npy',
+        content: npy("{'descr': '<f8', 'fortran_order': False, 'shape': (200000,), }", 64),
+      },
+    ]),
+    413,
+    /ROWPOOL_MEMORY_LIMIT/,
+  ],
+  [
+    'form with a truncated .npy',
+    form([
+      {
+        name: 'file',
+        filename: 'a.npy',
+        content: npy("{'descr': '<f8', 'fortran_order': False, 'shape': (4,), }", 8),
+      },
+    ]),
+    400,
+    /truncated/,
+  ],
   [
     'text/plain',
     post('text/plain', 'hello'),
