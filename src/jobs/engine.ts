@@ -311,7 +311,14 @@ export class JobEngine {
       const rows = job.spec.rows.end - job.spec.rows.start;
       const values =
         RESULT_DTYPE[job.spec.op] === 'int64' ? readInt64(buffer, rows) : new Float64Array(buffer);
-      job.top = topK(values, job.spec.rows.start, top.k, top.largest);
+      try {
+        // k may be any size the client likes; more than the rows returns them all.
+        job.top = topK(values, job.spec.rows.start, Math.min(top.k, rows), top.largest);
+      } catch (err) {
+        job.error = (err as Error).message;
+        this.#end(job, 'failed');
+        return;
+      }
       reservation.release();
       job.result = undefined;
     }

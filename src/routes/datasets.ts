@@ -123,9 +123,16 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       }
     } catch (err) {
       filled?.reservation.release();
-      if (FORM_LIMIT_CODES.has((err as { code?: string }).code ?? '')) {
+      const { code, statusCode } = err as { code?: string; statusCode?: number };
+      if (FORM_LIMIT_CODES.has(code ?? '')) {
         throw new InvalidDatasetRequest(
           'the form has too many parts; send one .npy file in "file" and optionally "name"',
+        );
+      }
+      // The multipart parser's own errors (no boundary, a body cut short) carry no status: the form is bad.
+      if (statusCode === undefined && !request.raw.destroyed) {
+        throw new InvalidDatasetRequest(
+          `the multipart/form-data body is malformed: ${(err as Error).message}`,
         );
       }
       throw err;

@@ -212,6 +212,21 @@ const CASES: Array<[string, InjectOptions, number, RegExp]> = [
   ],
   ['form without a file', form([{ name: 'name', value: 'x' }]), 400, /no "file" part/],
   [
+    'form without a boundary',
+    post('multipart/form-data', Buffer.from('hello')),
+    400,
+    /multipart\/form-data body is malformed/,
+  ],
+  [
+    'form cut short',
+    post(
+      'multipart/form-data; boundary=xyz',
+      Buffer.from('--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.npy"\r\n\r\n\x93NUMPY'),
+    ),
+    400,
+    /malformed|truncated|ends inside the header/,
+  ],
+  [
     'form with the file in another field',
     form([{ name: 'data', filename: 'a.npy', content: smallNpy }]),
     400,

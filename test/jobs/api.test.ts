@@ -130,6 +130,14 @@ describe('results', () => {
     expect(job.top).toEqual({ k: 10, largest: true });
     const res = (await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}/result` })).json();
     expect(res).toEqual({ jobId: job.id, indices: [5, 3, 2, 1, 4], values: ['Infinity', 6, 4, 2, 'NaN'] });
+    for (const k of [2 ** 53, 1e20]) {
+      const huge = (await submit({ op: 'sum', top: { k } })).json();
+      expect(huge.status).toBe('succeeded');
+      expect(huge.top).toEqual({ k, largest: true });
+      const all = (await app.inject({ method: 'GET', url: `/v1/jobs/${huge.id}/result` })).json();
+      expect(all.indices).toEqual([5, 3, 2, 1, 0, 4]);
+    }
+    expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
     const smallest = (await submit({ op: 'min', top: { k: 2, largest: false } })).json();
     const low = (await app.inject({ method: 'GET', url: `/v1/jobs/${smallest.id}/result` })).json();
     expect(low).toEqual({ jobId: smallest.id, indices: [3, 2], values: [-3, -2] });
