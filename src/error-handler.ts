@@ -16,6 +16,11 @@ export function errorHandler(textBodyLimit: number) {
     const status = err.statusCode ?? 500;
     // A request refused before its body was read: close the connection rather than read the rest.
     if (!request.raw.complete) reply.header('connection', 'close');
+    if (request.raw.destroyed) {
+      // The client went away mid-request (an aborted upload): nothing is wrong with the server.
+      request.log.info({ message: err.message }, 'client disconnected');
+      return reply.code(status >= 500 ? 400 : status).send(err);
+    }
     if (status >= 500 && status !== 503) {
       request.log.error({ err }, 'request failed');
       return reply.code(status).send({
