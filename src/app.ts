@@ -59,7 +59,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.textBodyLimit,
-    forceCloseConnections: true,
+    // On close, idle keep-alive sockets go at once; requests in flight (an upload) may finish.
+    forceCloseConnections: 'idle',
     // A caller's X-Request-Id ties its logs to ours; otherwise every request gets a fresh UUID.
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),

@@ -31,8 +31,8 @@ function csvNumber(field: string): Scalar | undefined {
 }
 
 /**
- * Numeric CSV: one dataset row per line, the same number of columns on each. A first line with any
- * field that is not a number is a header of column names and is skipped.
+ * Numeric CSV: one dataset row per line, the same number of columns on each. A first line in which no
+ * field is a number is a header of column names and is skipped.
  */
 export function parseCsv(text: string): ParsedValues {
   let records: string[][];
@@ -43,7 +43,8 @@ export function parseCsv(text: string): ParsedValues {
   }
   while (records.length > 0 && isBlank(records[records.length - 1])) records.pop();
   let first = 0;
-  if (records.length > 0 && records[0].some((f) => csvNumber(f) === undefined)) first = 1;
+  // A header is a line of names: none of its fields reads as a number.
+  if (records.length > 0 && records[0].every((f) => csvNumber(f) === undefined)) first = 1;
   const rows = records.length - first;
   if (rows === 0) throw new InvalidDatasetRequest('the CSV body has no data rows');
   const columns = records[first].length;

@@ -15,6 +15,9 @@ import { readInt64, type TopK, topK } from './topk.js';
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+/** Results smaller than this are left to the next ordinary garbage collection. */
+const RECLAIM_MIN_BYTES = 16 * 2 ** 20;
+
 /** Finished jobs kept at most; the oldest go first, like results evicted for memory. */
 const MAX_FINISHED_JOBS = 10_000;
 
@@ -56,6 +59,8 @@ interface Job {
   result: { buffer: SharedArrayBuffer; reservation: Reservation } | undefined;
   /** The query vector's share of the memory limit, held for as long as the job is kept. */
   vectorReservation: Reservation | undefined;
+  /** A top-k job's ranked rows (16 bytes each), which replace its full result when it succeeds. */
+  topReservation: Reservation | undefined;
   top: TopK | undefined;
   bounds: number[];
   nextChunk: number;
@@ -127,6 +132,7 @@ export class JobEngine {
       dataset,
       result: { buffer: new SharedArrayBuffer(rowsTotal * 8), reservation },
       vectorReservation,
+      topReservation: undefined,
       top: undefined,
       bounds: planChunks(
         spec.rows.start,
@@ -214,7 +220,8 @@ export class JobEngine {
 
   get resultBytes(): number {
     let sum = 0;
-    for (const job of this.#jobs.values()) sum += job.result?.reservation.bytes ?? 0;
+    for (const job of this.#jobs.values())
+      sum += (job.result?.reservation.bytes ?? 0) + (job.topReservation?.bytes ?? 0);
     return sum;
   }
 
@@ -321,6 +328,14 @@ export class JobEngine {
       }
       reservation.release();
       job.result = undefined;
+      try {
+        job.topReservation = this.#opts.budget.reserve(job.top.indices.length * 16, "the job's top-k result");
+      } catch (err) {
+        job.top = undefined;
+        job.error = (err as Error).message;
+        this.#end(job, 'failed');
+        return;
+      }
     }
     this.#end(job, 'succeeded');
   }
@@ -364,12 +379,17 @@ export class JobEngine {
     this.#freeResult(job);
     job.vectorReservation?.release();
     job.vectorReservation = undefined;
+    job.topReservation?.release();
+    job.topReservation = undefined;
+    job.top = undefined;
   }
 
   #forget(job: Job): void {
+    const held = this.#heldBytes(job);
     this.#freeAll(job);
     this.#jobs.delete(job.id);
-    this.#opts.pool.reclaim();
+    // A full collection costs tens of milliseconds: worth it to return a large result at once only.
+    if (held >= RECLAIM_MIN_BYTES) this.#opts.pool.reclaim();
   }
 
   #cancelJobsOf(datasetId: string): void {
@@ -379,7 +399,11 @@ export class JobEngine {
   }
 
   #heldBytes(job: Job): number {
-    return (job.result?.reservation.bytes ?? 0) + (job.vectorReservation?.bytes ?? 0);
+    return (
+      (job.result?.reservation.bytes ?? 0) +
+      (job.vectorReservation?.bytes ?? 0) +
+      (job.topReservation?.bytes ?? 0)
+    );
   }
 
   #finishedResultBytes(): number {

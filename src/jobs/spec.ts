@@ -77,6 +77,9 @@ export function checkJob(request: JobRequest, dataset: Dataset): JobSpec {
       );
     }
   }
+  if (params.vector?.some((v) => !Number.isFinite(v))) {
+    throw new InvalidJob('params.vector must hold finite numbers (JSON has no NaN or infinity)');
+  }
   const ord = params.ord ?? 2;
   if (dataset.rowLength === 0 && (NEEDS_NONEMPTY_ROWS.has(op) || (op === 'norm' && ord === 'inf'))) {
     throw new InvalidJob(
@@ -96,7 +99,8 @@ export function checkJob(request: JobRequest, dataset: Dataset): JobSpec {
     params: rest,
     rows: { start, end },
     top: request.top === undefined ? undefined : { k: request.top.k, largest: request.top.largest ?? true },
-    ddof: params.ddof ?? 0,
+    // Any ddof at or past the row length gives the same answer (inf or NaN), so huge ones are capped.
+    ddof: Math.min(params.ddof ?? 0, 2 ** 32),
     ord: ord === 'inf' ? Number.POSITIVE_INFINITY : ord,
     q: params.q ?? 0,
     vector: vector === undefined ? null : sharedFloat64(vector),

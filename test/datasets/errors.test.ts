@@ -151,6 +151,13 @@ const CASES: Array<[string, InjectOptions, number, RegExp]> = [
   ['CSV ragged rows', post('text/csv', '1,2,3\n4,5\n'), 400, /ragged/],
   ['CSV non-numeric field', post('text/csv', '1,2\n3,abc\n'), 400, /"abc", which is not a number/],
   ['CSV empty body', post('text/csv', ''), 400, /no data rows/],
+  ['CSV first line with an empty field', post('text/csv', '1,,3\n4,5,6\n'), 400, /line 1, column 2 is ""/],
+  [
+    'CSV first line with one name among numbers',
+    post('text/csv', '1,x,3\n4,5,6\n'),
+    400,
+    /line 1, column 2 is "x"/,
+  ],
   ['CSV blank line inside', post('text/csv', '1,2\n\n3,4\n'), 400, /line 2 is empty/],
   ['CSV unknown dtype', post('text/csv', '1,2\n', '?dtype=str'), 400, /unknown dtype "str"/],
   [

@@ -75,6 +75,28 @@ describe('bad job specs are 400 with a clear message', () => {
   });
 });
 
+describe('params at the edges', () => {
+  test('a vector value JSON cannot hold (1e400 overflows to infinity) is refused', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/datasets/${ds}/jobs`,
+      headers: { 'content-type': 'application/json' },
+      payload: '{"op":"dot","params":{"vector":[1e400,1,1]}}',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().message).toMatch(/finite numbers/);
+  });
+
+  test('a ddof past the row length gives infinity or NaN, as NumPy does, however large', async () => {
+    for (const ddof of [3, 2 ** 40, 1e20]) {
+      const res = await submit({ op: 'var', params: { ddof }, rows: { start: 0, end: 2 } });
+      expect(res.json().status).toBe('succeeded');
+      const data = (await app.inject({ method: 'GET', url: `/v1/jobs/${res.json().id}/result` })).json().data;
+      expect(data).toEqual(['NaN', 'Infinity']);
+    }
+  });
+});
+
 describe('results', () => {
   test('JSON spells NaN and infinities as strings; CSV and .npy carry the same values', async () => {
     const job = (await submit({ op: 'sum' })).json();
@@ -187,8 +209,8 @@ describe('memory', () => {
     expect(job.params).toEqual({ vector: [1, 2, 3] });
     expect(await used()).toBe(before + 6 * 8 + 3 * 8);
     const top = (await submit({ op: 'euclidean', params: { vector: [0, 0, 0] }, top: { k: 1 } })).json();
-    // A top-k job keeps its k best rows, not the full result; the vector stays with the job.
-    expect(await used()).toBe(before + 6 * 8 + 3 * 8 + 3 * 8);
+    // A top-k job keeps its k best rows (16 bytes each), not the full result; the vector stays too.
+    expect(await used()).toBe(before + 6 * 8 + 3 * 8 + 3 * 8 + 16);
     expect((await app.inject({ method: 'DELETE', url: `/v1/jobs/${job.id}` })).statusCode).toBe(204);
     expect((await app.inject({ method: 'DELETE', url: `/v1/jobs/${top.id}` })).statusCode).toBe(204);
     expect(await used()).toBe(before);
