@@ -26,6 +26,8 @@ function csvNumber(field: string): Scalar | undefined {
   if (lower in NON_FINITE) return NON_FINITE[lower];
   if (lower === 'true') return true;
   if (lower === 'false') return false;
+  // Past 15 digits a double may lose digits that int64 and uint64 can hold.
+  if (/^[-+]?\d{16,}$/.test(text)) return BigInt(text);
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) return undefined;
   return Number(text);
 }

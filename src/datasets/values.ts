@@ -7,17 +7,17 @@ import type { FilledArray } from './store.js';
  * Turns the numbers of a JSON or CSV upload into a dataset buffer, with NumPy's rules for what fits a
  * dtype: integers must be whole and in range, bool takes any number (non-zero is true), floats round.
  */
-export type Scalar = number | boolean;
+/** Integer text from CSV arrives as bigint, so 64-bit integers keep every digit. */
+export type Scalar = number | boolean | bigint;
 
 const INT_RANGE: Partial<Record<DType, readonly [number, number]>> = {
   int8: [-(2 ** 7), 2 ** 7 - 1],
   int16: [-(2 ** 15), 2 ** 15 - 1],
   int32: [-(2 ** 31), 2 ** 31 - 1],
-  int64: [-(2 ** 63), 2 ** 63],
+
   uint8: [0, 2 ** 8 - 1],
   uint16: [0, 2 ** 16 - 1],
   uint32: [0, 2 ** 32 - 1],
-  uint64: [0, 2 ** 64],
 };
 
 export function fillFromValues(
@@ -49,7 +49,7 @@ function encode(
   const n = values.length;
   if (kind === 'b') {
     const out = new Uint8Array(buffer);
-    for (let i = 0; i < n; i++) out[i] = values[i] !== 0 && values[i] !== false ? 1 : 0;
+    for (let i = 0; i < n; i++) out[i] = values[i] !== 0 && values[i] !== false && values[i] !== 0n ? 1 : 0;
     return;
   }
   const numbers = new Float64Array(n);
@@ -63,22 +63,23 @@ function encode(
     }
     return;
   }
+  if (dtype === 'int64' || dtype === 'uint64') {
+    const [min, max] = dtype === 'int64' ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
+    const out = dtype === 'int64' ? new BigInt64Array(buffer) : new BigUint64Array(buffer);
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      if (typeof v !== 'bigint' && !Number.isInteger(numbers[i])) throw notInteger(describe(i), v, dtype);
+      const big = typeof v === 'bigint' ? v : BigInt(numbers[i]);
+      if (big < min || big > max) throw outOfRange(describe(i), v, dtype);
+      out[i] = big;
+    }
+    return;
+  }
   const [min, max] = INT_RANGE[dtype]!;
   for (let i = 0; i < n; i++) {
     const v = numbers[i];
-    if (!Number.isInteger(v)) {
-      throw new InvalidDatasetRequest(
-        `${describe(i)} is ${values[i]}, which is not an integer as dtype ${dtype} needs`,
-      );
-    }
-    if (v < min || v > max || (max >= 2 ** 63 && v >= max)) {
-      throw new InvalidDatasetRequest(`${describe(i)} is ${values[i]}, outside the range of dtype ${dtype}`);
-    }
-  }
-  if (dtype === 'int64' || dtype === 'uint64') {
-    const out = dtype === 'int64' ? new BigInt64Array(buffer) : new BigUint64Array(buffer);
-    for (let i = 0; i < n; i++) out[i] = BigInt(numbers[i]);
-    return;
+    if (!Number.isInteger(v)) throw notInteger(describe(i), values[i], dtype);
+    if (v < min || v > max) throw outOfRange(describe(i), values[i], dtype);
   }
   const Typed = {
     int8: Int8Array,
@@ -121,4 +122,12 @@ function roundHalfEven(v: number): number {
   if (diff > 0.5) return floor + 1;
   if (diff < 0.5) return floor;
   return floor % 2 === 0 ? floor : floor + 1;
+}
+
+function notInteger(where: string, value: Scalar, dtype: DType): Error {
+  return new InvalidDatasetRequest(`${where} is ${value}, which is not an integer as dtype ${dtype} needs`);
+}
+
+function outOfRange(where: string, value: Scalar, dtype: DType): Error {
+  return new InvalidDatasetRequest(`${where} is ${value}, outside the range of dtype ${dtype}`);
 }

@@ -127,6 +127,35 @@ describe('text formats', () => {
     ]);
   });
 
+  test('CSV keeps every digit of 64-bit integers, to the ends of their ranges', async () => {
+    const cases = [
+      [
+        'int64',
+        '9007199254740993\n-9223372036854775808\n9223372036854775807\n',
+        new BigInt64Array([9007199254740993n, -(2n ** 63n), 2n ** 63n - 1n]),
+      ],
+      [
+        'uint64',
+        '18446744073709551615\n9007199254740993\n0\n',
+        new BigUint64Array([2n ** 64n - 1n, 9007199254740993n, 0n]),
+      ],
+    ] as const;
+    for (const [dtype, csv, expected] of cases) {
+      const created = await upload(Buffer.from(csv), 'text/csv', `?dtype=${dtype}`);
+      expect(created).toMatchObject({ dtype, shape: [3, 1] });
+      const back = await download(created.id as string);
+      expect(Buffer.compare(back.data, Buffer.from(expected.buffer))).toBe(0);
+    }
+    const over = await app.inject({
+      method: 'POST',
+      url: '/v1/datasets?dtype=int64',
+      headers: { 'content-type': 'text/csv' },
+      payload: '9223372036854775808\n',
+    });
+    expect(over.statusCode).toBe(400);
+    expect(over.json().message).toMatch(/outside the range of dtype int64/);
+  });
+
   test('CSV with dtype=int16 and no header', async () => {
     const created = await upload(Buffer.from('1,-2\n3,4\n'), 'text/csv', '?dtype=int16');
     expect(created).toMatchObject({ dtype: 'int16', shape: [2, 2] });
