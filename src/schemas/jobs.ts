@@ -7,11 +7,7 @@ export const JobParamsSchema = Type.Object(
     ddof: Type.Optional(
       Type.Integer({ minimum: 0, description: 'var, std: delta degrees of freedom (default 0)' }),
     ),
-    ord: Type.Optional(
-      Type.Union([Type.Literal(1), Type.Literal(2), Type.Literal('inf')], {
-        description: 'norm: 1, 2 (default) or "inf"',
-      }),
-    ),
+    ord: Type.Optional(Type.Enum([1, 2, 'inf'], { description: 'norm: 1, 2 (default) or "inf"' })),
     q: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'quantile: required, in [0, 1]' })),
     vector: Type.Optional(
       Type.Array(Type.Number(), {
