@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { BodyTooLarge, UnsupportedMediaType } from './errors.js';
+import { BodyTooLarge, JsonOnly, UnsupportedMediaType } from './errors.js';
 
 /**
  * The one error handler. Fastify's own refusals are turned into rowpool's messages; 4xx answers carry
@@ -9,7 +9,8 @@ export function errorHandler(textBodyLimit: number) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     let err = error;
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      err = new UnsupportedMediaType(request.headers['content-type'] ?? '(none)');
+      const type = request.headers['content-type'] ?? '(none)';
+      err = request.routeOptions.url === '/v1/datasets' ? new UnsupportedMediaType(type) : new JsonOnly(type);
     } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       err = new BodyTooLarge(textBodyLimit);
     }

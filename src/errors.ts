@@ -33,6 +33,11 @@ export const UnsupportedMediaType = createError<[string]>(
   'unsupported content type %s; send application/x-npy, application/octet-stream, multipart/form-data, text/csv or application/json',
   415,
 );
+export const JsonOnly = createError<[string]>(
+  'ROWPOOL_UNSUPPORTED_MEDIA_TYPE',
+  'unsupported content type %s; this route takes application/json',
+  415,
+);
 export const InvalidJob = createError<[string]>('ROWPOOL_INVALID_JOB', '%s', 400);
 export const JobNotSucceeded = createError<[string, string]>(
   'ROWPOOL_JOB_NOT_SUCCEEDED',

@@ -9,6 +9,7 @@ import {
   InvalidNpy,
   JobNotFound,
   JobNotSucceeded,
+  JsonOnly,
   NotAcceptable,
   ServiceUnavailable,
   Unauthorized,
@@ -243,10 +244,12 @@ function errorResponse(status: number, path: string): { description: string; exa
             example: sent(new InsufficientMemory("the job's result", 8000000, 4096, 2147483648)),
           };
     case 415:
-      return {
-        description: 'rowpool does not read this Content-Type',
-        example: sent(new UnsupportedMediaType('text/plain')),
-      };
+      return upload
+        ? {
+            description: 'rowpool does not read this Content-Type',
+            example: sent(new UnsupportedMediaType('text/plain')),
+          }
+        : { description: 'The body is not JSON', example: sent(new JsonOnly('text/plain')) };
     case 422:
       return {
         description: 'The array holds an element type rowpool does not store',

@@ -25,7 +25,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, { eng
         params: IdParams,
         querystring: SubmitQuery,
         body: JobRequestSchema,
-        response: { 200: Type.Ref('Job'), 202: Type.Ref('Job'), ...errors(400, 401, 404, 413, 503) },
+        response: { 200: Type.Ref('Job'), 202: Type.Ref('Job'), ...errors(400, 401, 404, 413, 415, 503) },
       },
     },
     async (request, reply) => {

@@ -225,6 +225,14 @@ describe('datasets', () => {
 
 describe('jobs', () => {
   test('a job that ends within wait is 200 with the finished job', async () => {
+    const notJson = await api.inject({
+      method: 'POST',
+      url: `/v1/datasets/${ids.npy}/jobs`,
+      headers: { 'content-type': 'text/plain' },
+      payload: '{"op":"mean"}',
+    });
+    expect(notJson.statusCode).toBe(415);
+    expect(notJson.json()).toEqual(documentedExample('post', '/v1/datasets/{id}/jobs', 415));
     const res = await submit(ids.npy, { op: 'mean' });
     expect(res.statusCode).toBe(200);
     const job = res.json();
