@@ -37,6 +37,13 @@ export class MemoryBudget {
     this.#evictor = evictor;
   }
 
+  /** Throws the 413 that `reserve` would, without reserving or evicting anything. */
+  assertCouldFit(bytes: number, what = 'the dataset'): void {
+    if (bytes > this.free + (this.#evictor?.evictable() ?? 0)) {
+      throw new InsufficientMemory(what, bytes, this.free, this.limit);
+    }
+  }
+
   reserve(bytes: number, what = 'the dataset'): Reservation {
     // Evict only when that makes enough room: a request refused anyway must not cost others their results.
     const missing = bytes - this.free;

@@ -2,7 +2,7 @@ import { BodySizeMismatch, InvalidNpy } from '../errors.js';
 import type { MemoryBudget } from '../memory.js';
 import { ArrayWriter } from './array-writer.js';
 import { DTYPE_INFO, type DType, elementCount } from './dtypes.js';
-import { npyDataOffset, parseNpyHeader } from './npy.js';
+import { npyDataOffset, npyDeclaredBytes, parseNpyHeader } from './npy.js';
 import type { FilledArray } from './store.js';
 
 /**
@@ -29,6 +29,8 @@ export async function readNpyStream(
     prefix = Buffer.concat([prefix, next.value]);
     dataOffset ??= npyDataOffset(prefix);
   }
+  const declared = npyDeclaredBytes(prefix);
+  if (declared !== undefined) budget.assertCouldFit(declared);
   const header = parseNpyHeader(prefix);
   const bytes = elementCount(header.shape) * DTYPE_INFO[header.dtype].itemsize;
   const reservation = budget.reserve(bytes);

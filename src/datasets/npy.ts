@@ -6,7 +6,7 @@
  */
 
 import { InvalidNpy, UnsupportedDtype } from '../errors.js';
-import { type DType, descrOf, parseDescr, SUPPORTED_DTYPES_TEXT } from './dtypes.js';
+import { DTYPE_INFO, type DType, descrOf, parseDescr, SUPPORTED_DTYPES_TEXT } from './dtypes.js';
 
 export const NPY_MAGIC = Uint8Array.of(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59); // \x93NUMPY
 /** NumPy refuses headers over 10 000 bytes by default; allow more, but bound what is buffered. */
@@ -58,13 +58,7 @@ export function npyDataOffset(prefix: Uint8Array): number | undefined {
 export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
   const dataOffset = npyDataOffset(bytes);
   if (dataOffset === undefined || bytes.length < dataOffset) throw new InvalidNpy('the header is truncated');
-  const preamble = bytes[6] === 1 ? PREAMBLE_V1 : PREAMBLE_V2;
-  const encoding = bytes[6] === 3 ? 'utf-8' : 'latin1';
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset + preamble, dataOffset - preamble).toString(
-    encoding,
-  );
-  const dict = parseLiteral(text);
-  if (!(dict instanceof Map)) throw new InvalidNpy('the header is not a dict literal');
+  const dict = headerDict(bytes, dataOffset);
   const keys = [...dict.keys()].sort().join(',');
   if (keys !== 'descr,fortran_order,shape') {
     throw new InvalidNpy(
@@ -98,6 +92,41 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
     shape: shape.map((d) => Number(d)),
     dataOffset,
   };
+}
+
+function headerDict(bytes: Uint8Array, dataOffset: number): Map<string, Literal> {
+  const preamble = bytes[6] === 1 ? PREAMBLE_V1 : PREAMBLE_V2;
+  const encoding = bytes[6] === 3 ? 'utf-8' : 'latin1';
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset + preamble, dataOffset - preamble).toString(
+    encoding,
+  );
+  const dict = parseLiteral(text);
+  if (!(dict instanceof Map)) throw new InvalidNpy('the header is not a dict literal');
+  return dict;
+}
+
+/**
+ * The data bytes a header declares when its descr and shape alone are readable, whatever else is
+ * wrong with it: the memory check comes before every other complaint about an upload.
+ */
+export function npyDeclaredBytes(bytes: Uint8Array): number | undefined {
+  try {
+    const dataOffset = npyDataOffset(bytes);
+    if (dataOffset === undefined || bytes.length < dataOffset) return undefined;
+    const dict = headerDict(bytes, dataOffset);
+    const descr = dict.get('descr');
+    const shape = dict.get('shape');
+    const parsed = typeof descr === 'string' ? parseDescr(descr) : undefined;
+    if (parsed === undefined || !Array.isArray(shape)) return undefined;
+    let count = 1;
+    for (const dim of shape) {
+      if (typeof dim !== 'bigint' || dim < 0n) return undefined;
+      count *= Number(dim);
+    }
+    return count * DTYPE_INFO[parsed.dtype].itemsize;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

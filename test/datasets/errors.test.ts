@@ -206,6 +206,21 @@ const CASES: Array<[string, InjectOptions, number, RegExp]> = [
     /ROWPOOL_MEMORY_LIMIT/,
   ],
   [
+    'too large with a bad fortran_order: 413 comes first',
+    post('application/x-npy', npy("{'descr': '<f8', 'fortran_order': 0, 'shape': (100000, 100000), }")),
+    413,
+    /ROWPOOL_MEMORY_LIMIT/,
+  ],
+  [
+    'too large with an extra key: 413 comes first',
+    post(
+      'application/x-npy',
+      npy("{'descr': '<f8', 'fortran_order': False, 'shape': (100000, 100000), 'x': 1, }"),
+    ),
+    413,
+    /ROWPOOL_MEMORY_LIMIT/,
+  ],
+  [
     'raw too large',
     post('application/octet-stream', Buffer.alloc(3), '?dtype=float64&shape=1000,1000'),
     413,
