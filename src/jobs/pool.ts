@@ -41,14 +41,23 @@ export function createPool(
     workerData,
     execArgv: workerExecArgv(workerFile),
   });
+  // Piscina's own utilization divides seconds by milliseconds (about 1000x low), so the same figure,
+  // busy thread-time over thread-time since start, is kept here from each task's measured run time.
+  const startedMs = performance.now();
+  let busySeconds = 0;
   return {
-    run: (task) => piscina.run(task),
+    async run(task) {
+      const outcome = await piscina.run(task);
+      busySeconds += outcome.runSeconds;
+      return outcome;
+    },
     threads,
     get queueSize() {
       return piscina.queueSize;
     },
     get utilization() {
-      return piscina.utilization;
+      const capacity = ((performance.now() - startedMs) / 1000) * threads;
+      return capacity > 0 ? Math.min(1, busySeconds / capacity) : 0;
     },
     async warmUp() {
       const tiny = new SharedArrayBuffer(8);
