@@ -6,7 +6,14 @@
  */
 
 import { InvalidNpy, UnsupportedDtype } from '../errors.js';
-import { DTYPE_INFO, type DType, descrOf, parseDescr, SUPPORTED_DTYPES_TEXT } from './dtypes.js';
+import {
+  DTYPE_INFO,
+  type DType,
+  descrOf,
+  elementCount,
+  parseDescr,
+  SUPPORTED_DTYPES_TEXT,
+} from './dtypes.js';
 
 export const NPY_MAGIC = Uint8Array.of(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59); // \x93NUMPY
 /** NumPy refuses headers over 10 000 bytes by default; allow more, but bound what is buffered. */
@@ -78,20 +85,22 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
   if (typeof fortranOrder !== 'boolean') throw new InvalidNpy('fortran_order must be True or False');
   const shape = dict.get('shape');
   if (!Array.isArray(shape)) throw new InvalidNpy('shape must be a tuple of non-negative integers');
-  for (const dim of shape) {
-    if (typeof dim !== 'bigint' || dim < 0n || dim > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new InvalidNpy(`shape ${literalText(shape)} must hold non-negative integers`);
-    }
-  }
-  if (shape.length === 0)
+  const dims = dimensions(shape);
+  if (dims === undefined) throw new InvalidNpy(`shape ${literalText(shape)} must hold non-negative integers`);
+  if (dims.length === 0)
     throw new InvalidNpy('0-d arrays (shape ()) are not datasets; send at least 1 dimension');
-  return {
-    dtype: parsed.dtype,
-    bigEndian: parsed.bigEndian,
-    fortranOrder,
-    shape: shape.map((d) => Number(d)),
-    dataOffset,
-  };
+  return { dtype: parsed.dtype, bigEndian: parsed.bigEndian, fortranOrder, shape: dims, dataOffset };
+}
+
+/** A shape's dimensions as numbers, or undefined unless every one is a non-negative safe integer. */
+function dimensions(shape: Literal | undefined): number[] | undefined {
+  if (!Array.isArray(shape)) return undefined;
+  const dims: number[] = [];
+  for (const dim of shape) {
+    if (typeof dim !== 'bigint' || dim < 0n || dim > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+    dims.push(Number(dim));
+  }
+  return dims;
 }
 
 function headerDict(bytes: Uint8Array, dataOffset: number): Map<string, Literal> {
@@ -115,15 +124,10 @@ export function npyDeclaredBytes(bytes: Uint8Array): number | undefined {
     if (dataOffset === undefined || bytes.length < dataOffset) return undefined;
     const dict = headerDict(bytes, dataOffset);
     const descr = dict.get('descr');
-    const shape = dict.get('shape');
     const parsed = typeof descr === 'string' ? parseDescr(descr) : undefined;
-    if (parsed === undefined || !Array.isArray(shape)) return undefined;
-    let count = 1;
-    for (const dim of shape) {
-      if (typeof dim !== 'bigint' || dim < 0n) return undefined;
-      count *= Number(dim);
-    }
-    return count * DTYPE_INFO[parsed.dtype].itemsize;
+    const dims = dimensions(dict.get('shape'));
+    if (parsed === undefined || dims === undefined) return undefined;
+    return elementCount(dims) * DTYPE_INFO[parsed.dtype].itemsize;
   } catch {
     return undefined;
   }

@@ -96,7 +96,7 @@ export class JobEngine {
     this.#maxInFlight = opts.pool.threads * 2;
     opts.store.onDelete((dataset) => this.#cancelJobsOf(dataset.id));
     opts.budget.setEvictor({
-      evictable: () => this.#finishedResultBytes(),
+      evictable: () => this.#evictableBytes(),
       evict: (bytes) => this.#evict(bytes),
     });
   }
@@ -406,7 +406,7 @@ export class JobEngine {
     );
   }
 
-  #finishedResultBytes(): number {
+  #evictableBytes(): number {
     let sum = 0;
     for (const job of this.#jobs.values()) if (ended(job.status)) sum += this.#heldBytes(job);
     return sum;
