@@ -5,6 +5,7 @@ import type { ShareOutcome, ShareTask } from './ceiling-worker.js';
 /**
  * The simplest parallel read of a dataset's bytes, for comparison with the service's jobs: each
  * thread sums an equal share in one flat loop, one task per thread, with no chunking or progress.
+ * The loop is JS, or SIMD when given the dataset's WebAssembly memory.
  */
 export class Ceiling {
   readonly #pool: Piscina<ShareTask, ShareOutcome>;
@@ -23,14 +24,19 @@ export class Ceiling {
    * Wall seconds for `threads` workers to read all of `data` together, and whether every share had a
    * thread of its own (a pool still starting may hand two to one thread, which makes the figure serial).
    */
-  async run(data: SharedArrayBuffer, threads: number): Promise<{ seconds: number; parallel: boolean }> {
-    const elements = data.byteLength / 8;
+  async run(
+    data: SharedArrayBuffer,
+    memory: WebAssembly.Memory | null,
+    elements: number,
+    threads: number,
+  ): Promise<{ seconds: number; parallel: boolean }> {
     const share = Math.ceil(elements / threads);
     const started = performance.now();
     const outcomes = await Promise.all(
       Array.from({ length: threads }, (_, t) =>
         this.#pool.run({
           data,
+          memory,
           start: Math.min(elements, t * share),
           end: Math.min(elements, (t + 1) * share),
         }),

@@ -4,6 +4,7 @@
  */
 import type * as AppModule from '../src/app.js';
 import type * as KernelsModule from '../src/jobs/kernels/index.js';
+import type * as SimdModule from '../src/jobs/kernels/simd.js';
 
 export const distUrl = (path: string): URL => new URL(`../dist/${path}`, import.meta.url);
 
@@ -13,4 +14,8 @@ export async function loadApp(): Promise<typeof AppModule> {
 
 export async function loadKernels(): Promise<typeof KernelsModule> {
   return (await import(distUrl('jobs/kernels/index.js').href)) as typeof KernelsModule;
+}
+
+export async function loadSimd(): Promise<typeof SimdModule> {
+  return (await import(distUrl('jobs/kernels/simd.js').href)) as typeof SimdModule;
 }

@@ -158,8 +158,8 @@ async function verify(server: Server, id: string, shape: Shape): Promise<void> {
 function share(from: Server, to: Server, id: string): string {
   const dataset = from.app.rowpool.store.get(id);
   const reservation = to.app.rowpool.budget.reserve(dataset.bytes);
-  const { dtype, shape, buffer, name } = dataset;
-  return to.app.rowpool.store.add({ dtype, shape, buffer, reservation }, name).id;
+  const { dtype, shape, buffer, bytes, memory, name } = dataset;
+  return to.app.rowpool.store.add({ dtype, shape, buffer, bytes, memory, reservation }, name).id;
 }
 
 interface IngestRun {
@@ -346,8 +346,12 @@ async function main(): Promise<void> {
   log(typeof numpy === 'string' ? numpy : `numpy ${numpy.version} ready`);
   const ceiling = new Ceiling(THREADS);
   const threadCounts = [1, THREADS];
-  const ceilingRuns = new Map<Shape, Map<number, number[]>>(
-    [BIG, MEDIUM].map((shape) => [shape, new Map(threadCounts.map((t) => [t, []]))]),
+  const kinds = ['JS', 'SIMD'] as const;
+  const ceilingRuns = new Map<Shape, Map<string, number[]>>(
+    [BIG, MEDIUM].map((shape) => [
+      shape,
+      new Map(threadCounts.flatMap((t) => kinds.map((kind) => [`${kind} ${t}`, []]))),
+    ]),
   );
   const cases: KernelCase[] = [];
   for (const shape of [BIG, MEDIUM]) {
@@ -356,19 +360,27 @@ async function main(): Promise<void> {
   }
   const numpyRuns: number[] = [];
   const jobIds = new Map<Server, string[]>(servers.map((s) => [s, []]));
-  const datasetBuffer = (shape: Shape) => all.app.rowpool.store.get(ids.get(all)!.get(shape)!).buffer;
+  const datasetOf = (shape: Shape) => all.app.rowpool.store.get(ids.get(all)!.get(shape)!);
 
   for (let rep = -1; rep < REPS; rep++) {
     const warmup = rep < 0;
     for (const shape of [BIG, MEDIUM]) {
+      const { buffer, memory } = datasetOf(shape);
       for (const threads of threadCounts) {
-        for (let attempt = 0; ; attempt++) {
-          const { seconds, parallel } = await ceiling.run(datasetBuffer(shape), threads);
-          if (parallel) {
-            if (!warmup) ceilingRuns.get(shape)!.get(threads)!.push(seconds);
-            break;
+        for (const kind of kinds) {
+          for (let attempt = 0; ; attempt++) {
+            const { seconds, parallel } = await ceiling.run(
+              buffer,
+              kind === 'SIMD' ? memory : null,
+              shape.rows * shape.cols,
+              threads,
+            );
+            if (parallel) {
+              if (!warmup) ceilingRuns.get(shape)!.get(`${kind} ${threads}`)!.push(seconds);
+              break;
+            }
+            if (attempt === 5) throw new Error(`the ceiling's ${threads} shares kept landing on one thread`);
           }
-          if (attempt === 5) throw new Error(`the ceiling's ${threads} shares kept landing on one thread`);
         }
       }
       for (const c of cases.filter((k) => k.shape === shape)) {
@@ -397,29 +409,37 @@ async function main(): Promise<void> {
   const kernelRows: string[][] = [];
   for (const shape of [BIG, MEDIUM]) {
     const bytes = bytesOf(shape);
+    // The ceiling a kernel is held to is the faster flat read, whichever loop made it.
+    const ceilingBests = new Map<number, number>();
     for (const threads of threadCounts) {
-      const runs = ceilingRuns.get(shape)!.get(threads)!;
-      kernelRows.push([
-        shape.name,
-        'ceiling (flatSum)',
-        String(threads),
-        gbps(bytes, best(runs)),
-        gbps(bytes, median(runs)),
-        '100%',
-        '—',
-        '—',
-      ]);
-      summary.push({
-        metric: `ceiling ${shape.name}, ${threads} thread${threads > 1 ? 's' : ''}`,
-        value: `${gbps(bytes, best(runs))} (median ${gbps(bytes, median(runs))})`,
-        target: '—',
-        met: undefined,
-      });
+      const bestOfKinds = Math.min(
+        ...kinds.map((kind) => best(ceilingRuns.get(shape)!.get(`${kind} ${threads}`)!)),
+      );
+      ceilingBests.set(threads, bestOfKinds);
+      for (const kind of kinds) {
+        const runs = ceilingRuns.get(shape)!.get(`${kind} ${threads}`)!;
+        kernelRows.push([
+          shape.name,
+          `ceiling (${kind} flatSum)`,
+          String(threads),
+          gbps(bytes, best(runs)),
+          gbps(bytes, median(runs)),
+          pct(bestOfKinds / best(runs)),
+          '—',
+          '—',
+        ]);
+        summary.push({
+          metric: `ceiling ${shape.name}, ${kind} flat loop, ${threads} thread${threads > 1 ? 's' : ''}`,
+          value: `${gbps(bytes, best(runs))} (median ${gbps(bytes, median(runs))})`,
+          target: '—',
+          met: undefined,
+        });
+      }
     }
     for (const c of cases.filter((k) => k.shape === shape)) {
       const http = c.runs.map((r) => r.http);
       const engine = c.runs.map((r) => r.engine);
-      const ceilingBest = best(ceilingRuns.get(shape)!.get(c.threads)!);
+      const ceilingBest = ceilingBests.get(c.threads)!;
       const ratio = ceilingBest / best(http);
       const engineRatio = ceilingBest / best(engine);
       kernelRows.push([
@@ -435,10 +455,10 @@ async function main(): Promise<void> {
       summary.push({
         metric: `${c.op} ${shape.name}, ${c.threads === 1 ? '1 thread' : `whole pool (${c.threads})`}`,
         value:
-          `${gbps(bytes, best(http))} (median ${gbps(bytes, median(http))}) = ${pct(ratio)} of ceiling` +
-          ` (engine time: ${pct(engineRatio)})`,
-        target: '≥ 80% of ceiling',
-        met: ratio >= 0.8,
+          `engine ${gbps(bytes, best(engine))} = ${pct(engineRatio)} of ceiling; over HTTP ` +
+          `${gbps(bytes, best(http))} (median ${gbps(bytes, median(http))}) = ${pct(ratio)}`,
+        target: '≥ 80% of ceiling (engine time)',
+        met: engineRatio >= 0.8,
       });
     }
   }
@@ -566,8 +586,10 @@ async function main(): Promise<void> {
     '',
     'Job throughput, dataset bytes / time. "best" and "median" time `POST /v1/datasets/{id}/jobs?wait=60` ' +
       `from the client (${REPS} runs each, interleaved with the ceiling's); "engine" is the job's own ` +
-      'startedAt → finishedAt (1 ms resolution). The ceiling is each thread summing its share of the same ' +
-      'buffer in one flat loop (`flatSum`), one task per thread. GB = 10⁹ bytes.',
+      'startedAt → finishedAt (1 ms resolution), which leaves out the HTTP exchange (for dot, a JSON ' +
+      'vector of one number per column each way). The ceiling is each thread summing its share of the ' +
+      'same buffer in one flat loop, one task per thread: the JS `flatSum` or the SIMD one; kernels are ' +
+      'held to the faster of the two. GB = 10⁹ bytes.',
     '',
     kernelTable,
     '',

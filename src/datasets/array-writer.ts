@@ -7,19 +7,15 @@ import { BodySizeMismatch, InvalidDatasetRequest } from '../errors.js';
  * place, so no second buffer is ever needed.
  */
 export class ArrayWriter {
-  readonly #target: SharedArrayBuffer;
+  readonly #target: Uint8Array;
   readonly #itemsize: number;
   readonly #bigEndian: boolean;
   readonly #scatter: FortranScatter | undefined;
   #received = 0;
   #swapped = 0;
 
-  constructor(
-    target: SharedArrayBuffer,
-    itemsize: number,
-    bigEndian: boolean,
-    fortranShape?: readonly number[],
-  ) {
+  /** `target` views exactly the array's bytes. */
+  constructor(target: Uint8Array, itemsize: number, bigEndian: boolean, fortranShape?: readonly number[]) {
     this.#target = target;
     this.#itemsize = itemsize;
     this.#bigEndian = bigEndian && itemsize > 1;
@@ -44,7 +40,7 @@ export class ArrayWriter {
     if (this.#scatter !== undefined) {
       this.#scatter.write(chunk);
     } else {
-      new Uint8Array(this.#target, this.#received, chunk.length).set(chunk);
+      this.#target.set(chunk, this.#received);
       if (this.#bigEndian) this.#swapWholeElements(this.#received + chunk.length);
     }
     this.#received += chunk.length;
@@ -63,7 +59,11 @@ export class ArrayWriter {
   #swapWholeElements(end: number): void {
     const upTo = end - (end % this.#itemsize);
     if (upTo <= this.#swapped) return;
-    const bytes = Buffer.from(this.#target, this.#swapped, upTo - this.#swapped);
+    const bytes = Buffer.from(
+      this.#target.buffer,
+      this.#target.byteOffset + this.#swapped,
+      upTo - this.#swapped,
+    );
     if (this.#itemsize === 2) bytes.swap16();
     else if (this.#itemsize === 4) bytes.swap32();
     else bytes.swap64();
@@ -83,13 +83,13 @@ class FortranScatter {
   #pendingLength = 0;
   #offset = 0;
 
-  constructor(target: SharedArrayBuffer, itemsize: number, bigEndian: boolean, shape: readonly number[]) {
+  constructor(target: Uint8Array, itemsize: number, bigEndian: boolean, shape: readonly number[]) {
     if (target.byteLength >= 2 ** 32) {
       throw new InvalidDatasetRequest(
         'Fortran-order arrays are limited to 4 GiB; send larger arrays in C order',
       );
     }
-    this.#bytes = new Uint8Array(target);
+    this.#bytes = target;
     this.#itemsize = itemsize;
     this.#bigEndian = bigEndian;
     this.#shape = shape;

@@ -3,10 +3,11 @@ import type { MemoryBudget } from '../memory.js';
 import { ArrayWriter } from './array-writer.js';
 import { DTYPE_INFO, type DType, elementCount } from './dtypes.js';
 import { npyDataOffset, npyDeclaredBytes, parseNpyHeader } from './npy.js';
+import { allocateSharedArray, arrayBytes } from './shared-array.js';
 import type { FilledArray } from './store.js';
 
 /**
- * Streams an upload into a new SharedArrayBuffer. The size is known from the header (or the query)
+ * Streams an upload into new shared memory. The size is known from the header (or the query)
  * before any data byte is read, so memory is reserved first and the body is copied once, chunk by
  * chunk, into its final place: peak memory for an N-byte upload is N plus one chunk.
  *
@@ -36,16 +37,16 @@ export async function readNpyStream(
   const reservation = budget.reserve(bytes);
   try {
     checkLength(contentLength, header.dataOffset + bytes, "the header's dtype and shape");
-    const buffer = new SharedArrayBuffer(bytes);
+    const array = allocateSharedArray(header.dtype, bytes);
     const writer = new ArrayWriter(
-      buffer,
+      arrayBytes(array),
       DTYPE_INFO[header.dtype].itemsize,
       header.bigEndian,
       header.fortranOrder ? header.shape : undefined,
     );
     writer.write(prefix.subarray(header.dataOffset));
     await drainInto(chunks, writer);
-    return { dtype: header.dtype, shape: header.shape, buffer, reservation };
+    return { ...array, dtype: header.dtype, shape: header.shape, reservation };
   } catch (err) {
     reservation.release();
     throw err;
@@ -64,10 +65,10 @@ export async function readRawStream(
   const reservation = budget.reserve(bytes);
   try {
     checkLength(contentLength, bytes, `dtype ${dtype} and shape (${shape.join(', ')})`);
-    const buffer = new SharedArrayBuffer(bytes);
-    const writer = new ArrayWriter(buffer, DTYPE_INFO[dtype].itemsize, false);
+    const array = allocateSharedArray(dtype, bytes);
+    const writer = new ArrayWriter(arrayBytes(array), DTYPE_INFO[dtype].itemsize, false);
     await drainInto(body[Symbol.asyncIterator](), writer);
-    return { dtype, shape, buffer, reservation };
+    return { ...array, dtype, shape, reservation };
   } catch (err) {
     reservation.release();
     throw err;

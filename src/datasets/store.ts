@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DatasetNotFound } from '../errors.js';
 import type { Reservation } from '../memory.js';
 import type { DType } from './dtypes.js';
+import type { SharedArray } from './shared-array.js';
 
 export interface DatasetInfo {
   readonly id: string;
@@ -14,16 +15,13 @@ export interface DatasetInfo {
   readonly createdAt: string;
 }
 
-export interface Dataset extends DatasetInfo {
-  /** The array, little-endian and in C order; shared with the workers, never copied. */
-  readonly buffer: SharedArrayBuffer;
-}
+/** The array, little-endian and in C order, is shared with the workers, never copied. */
+export interface Dataset extends DatasetInfo, SharedArray {}
 
-/** A filled buffer whose memory is reserved, waiting to be stored (or dropped, on error). */
-export interface FilledArray {
+/** A filled array whose memory is reserved, waiting to be stored (or dropped, on error). */
+export interface FilledArray extends SharedArray {
   readonly dtype: DType;
   readonly shape: readonly number[];
-  readonly buffer: SharedArrayBuffer;
   readonly reservation: Reservation;
 }
 
@@ -46,9 +44,10 @@ export class DatasetStore {
       shape: [...shape],
       rows,
       rowLength,
-      bytes: filled.buffer.byteLength,
+      bytes: filled.bytes,
       createdAt: new Date().toISOString(),
       buffer: filled.buffer,
+      memory: filled.memory,
     };
     this.#datasets.set(dataset.id, { dataset, reservation: filled.reservation });
     return dataset;

@@ -1,6 +1,7 @@
 import { InvalidDatasetRequest } from '../errors.js';
 import type { MemoryBudget } from '../memory.js';
 import { DTYPE_INFO, type DType } from './dtypes.js';
+import { allocateSharedArray } from './shared-array.js';
 import type { FilledArray } from './store.js';
 
 /**
@@ -30,9 +31,9 @@ export function fillFromValues(
   const bytes = values.length * DTYPE_INFO[dtype].itemsize;
   const reservation = budget.reserve(bytes);
   try {
-    const buffer = new SharedArrayBuffer(bytes);
-    encode(dtype, values, buffer, describe);
-    return { dtype, shape, buffer, reservation };
+    const array = allocateSharedArray(dtype, bytes);
+    encode(dtype, values, array.buffer, describe);
+    return { ...array, dtype, shape, reservation };
   } catch (err) {
     reservation.release();
     throw err;

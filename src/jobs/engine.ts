@@ -11,6 +11,7 @@ import type { RowPool } from './pool.js';
 import { checkJob, type JobParams, type JobRequest, type JobSpec } from './spec.js';
 import { CANCEL, type ChunkTask, CONTROL_BYTES, ROWS_DONE } from './task.js';
 import { readInt64, type TopK, topK } from './topk.js';
+import { VectorSlotAreas } from './vector-slots.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -49,6 +50,8 @@ interface Job {
   readonly spec: JobSpec;
   readonly createdAt: string;
   readonly control: Int32Array;
+  /** Tells the job's vector from others in a worker's vector slot; 0 for a job without one. */
+  readonly vectorTag: number;
   status: JobStatus;
   startedAt: string | null;
   finishedAt: string | null;
@@ -88,12 +91,15 @@ export class JobEngine {
   readonly #runnable: Job[] = [];
   readonly #maxInFlight: number;
   readonly #opts: EngineOptions;
+  readonly #vectorSlots: VectorSlotAreas;
   #inFlight = 0;
+  #vectorTags = 0;
   #accepting = true;
 
   constructor(opts: EngineOptions) {
     this.#opts = opts;
     this.#maxInFlight = opts.pool.threads * 2;
+    this.#vectorSlots = new VectorSlotAreas(opts.store, opts.budget, opts.pool.threads);
     opts.store.onDelete((dataset) => this.#cancelJobsOf(dataset.id));
     opts.budget.setEvictor({
       evictable: () => this.#evictableBytes(),
@@ -124,6 +130,7 @@ export class JobEngine {
       spec,
       createdAt: new Date().toISOString(),
       control: new Int32Array(new SharedArrayBuffer(CONTROL_BYTES)),
+      vectorTag: spec.vector === null ? 0 : ++this.#vectorTags,
       status: 'queued',
       startedAt: null,
       finishedAt: null,
@@ -267,16 +274,22 @@ export class JobEngine {
   async #runChunk(job: Job, r0: number, r1: number): Promise<void> {
     const dataset = job.dataset!;
     const { spec } = job;
+    const slots = spec.vector === null ? null : this.#vectorSlots.slotsFor(dataset);
     const task: ChunkTask = {
       op: spec.op,
       dtype: dataset.dtype,
       data: dataset.buffer,
+      memory: dataset.memory,
       rows: dataset.rows,
       rowLength: dataset.rowLength,
       ddof: spec.ddof,
       ord: spec.ord,
       q: spec.q,
       vector: spec.vector === null ? null : (spec.vector.buffer as SharedArrayBuffer),
+      slotOffset: slots?.offset ?? 0,
+      slotStride: slots?.stride ?? 0,
+      slotCount: slots?.count ?? 0,
+      vectorTag: job.vectorTag,
       r0,
       r1,
       result: job.result!.buffer,

@@ -61,16 +61,23 @@ export function createPool(
     },
     async warmUp() {
       const tiny = new SharedArrayBuffer(8);
+      // A float64 dataset in a WebAssembly memory, so each worker compiles its SIMD kernels now.
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
       const empty: ChunkTask = {
         op: 'sum',
         dtype: 'float64',
-        data: tiny,
+        data: memory.buffer as unknown as SharedArrayBuffer,
+        memory,
         rows: 0,
         rowLength: 1,
         ddof: 0,
         ord: 2,
         q: 0,
         vector: null,
+        slotOffset: 0,
+        slotStride: 0,
+        slotCount: 0,
+        vectorTag: 0,
         r0: 0,
         r1: 0,
         result: tiny,

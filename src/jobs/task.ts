@@ -9,6 +9,8 @@ export interface ChunkTask {
   readonly op: OpName;
   readonly dtype: DType;
   readonly data: SharedArrayBuffer;
+  /** The WebAssembly memory behind `data` for a float64 dataset kept in one, else null. */
+  readonly memory: WebAssembly.Memory | null;
   readonly rows: number;
   readonly rowLength: number;
   readonly ddof: number;
@@ -16,6 +18,12 @@ export interface ChunkTask {
   readonly q: number;
   /** The query vector of dot, cosine and euclidean as float64, shared by all chunks of the job. */
   readonly vector: SharedArrayBuffer | null;
+  /** Where the worker may put the vector in `memory` (see vector-slots.ts); count 0 for nowhere. */
+  readonly slotOffset: number;
+  readonly slotStride: number;
+  readonly slotCount: number;
+  /** Names the job's vector, so a slot that holds it already is not written again. */
+  readonly vectorTag: number;
   readonly r0: number;
   readonly r1: number;
   readonly result: SharedArrayBuffer;

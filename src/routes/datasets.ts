@@ -269,18 +269,18 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
     async (request, reply) => {
       const dataset = store.get(request.params.id);
       const header = npyHeaderFor(dataset.dtype, dataset.shape);
-      const { buffer } = dataset;
+      const { buffer, bytes } = dataset;
       async function* slices() {
         yield header;
-        for (let at = 0; at < buffer.byteLength; at += DOWNLOAD_SLICE) {
-          yield Buffer.from(buffer, at, Math.min(DOWNLOAD_SLICE, buffer.byteLength - at));
+        for (let at = 0; at < bytes; at += DOWNLOAD_SLICE) {
+          yield Buffer.from(buffer, at, Math.min(DOWNLOAD_SLICE, bytes - at));
         }
       }
       // The schema documents the body as binary text for OpenAPI; Fastify sends the stream as it is.
       const stream: unknown = Readable.from(slices(), { objectMode: false });
       return reply
         .type(NPY_TYPE)
-        .header('content-length', header.length + buffer.byteLength)
+        .header('content-length', header.length + bytes)
         .header('content-disposition', `attachment; filename="${dataset.id}.npy"`)
         .send(stream as string);
     },

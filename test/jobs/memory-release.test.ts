@@ -32,6 +32,15 @@ test('deleting a dataset that workers have read returns its memory within two se
     expect(job.json().status).toBe('succeeded');
     const sums = (await app.inject({ method: 'GET', url: `/v1/jobs/${job.json().id}/result` })).json().data;
     expect(sums[3]).toBe(3 * COLS);
+    // A vector job grows the dataset's memory for the vectors: that must come back too.
+    const dot = await app.inject({
+      method: 'POST',
+      url: `/v1/datasets/${id}/jobs?wait=30`,
+      payload: { op: 'dot', params: { vector: Array(COLS).fill(2) } },
+    });
+    expect(dot.json().status).toBe('succeeded');
+    const dots = (await app.inject({ method: 'GET', url: `/v1/jobs/${dot.json().id}/result` })).json().data;
+    expect(dots[5]).toBe(10 * COLS);
     collectGarbage();
     const held = rss();
 

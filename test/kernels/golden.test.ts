@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type KernelParams, type OpName, RESULT_DTYPE, runRows } from '../../src/jobs/kernels/index.js';
+import { simdKernels } from '../../src/jobs/kernels/simd.js';
 import { readInt64, topK } from '../../src/jobs/topk.js';
 import {
   caseName,
@@ -24,16 +25,25 @@ const DATA_OFFSET = 64;
 
 /**
  * Runs `op` over every row of `input`, in blocks of the given sizes taken in turn, with the dataset
- * placed past the start of a SharedArrayBuffer as the worker sees it.
+ * placed past the start of a SharedArrayBuffer as the worker sees it. With `simd`, the buffer is a
+ * WebAssembly memory holding the vector after the rows, and the SIMD kernels run where they can.
  */
 function compute(
   input: NpyArray,
   op: OpName,
   params: KernelParams,
   blockSizes: readonly number[],
+  simd = false,
 ): Float64Array {
-  const data = new SharedArrayBuffer(DATA_OFFSET + input.data.byteLength);
+  const vectorAt = DATA_OFFSET + Math.ceil(input.data.byteLength / 8) * 8;
+  const bytes = vectorAt + (params.vector?.byteLength ?? 0);
+  const memory = simd
+    ? new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536), maximum: 65536, shared: true })
+    : null;
+  const data =
+    memory === null ? new SharedArrayBuffer(bytes) : (memory.buffer as unknown as SharedArrayBuffer);
   new Uint8Array(data, DATA_OFFSET).set(new Uint8Array(input.data));
+  if (params.vector !== undefined) new Float64Array(data, vectorAt, params.vector.length).set(params.vector);
   const result = new SharedArrayBuffer(input.rows * 8);
   for (let r0 = 0, block = 0; r0 < input.rows; block++) {
     const r1 = Math.min(input.rows, r0 + blockSizes[block % blockSizes.length]);
@@ -49,6 +59,8 @@ function compute(
       r1,
       result,
       resultIndex: r0,
+      simd: memory === null ? null : simdKernels(memory),
+      vectorAt: memory === null || params.vector === undefined ? -1 : vectorAt,
     });
     r0 = r1;
   }
@@ -70,6 +82,8 @@ describe('golden NumPy fixtures', () => {
       const inBlocks = compute(input, c.op, params, [1, 3, 2]);
       const inOneCall = compute(input, c.op, params, [input.rows]);
       expect(Array.from(inBlocks)).toEqual(Array.from(inOneCall));
+      // The SIMD kernels give the same bits as the JS ones, so a result never depends on which ran.
+      expect(Array.from(compute(input, c.op, params, [1, 3, 2], true))).toEqual(Array.from(inBlocks));
       if (typeof c.expected === 'string') {
         expect(mismatches(inBlocks, readNumbers(c.expected))).toEqual([]);
       } else {

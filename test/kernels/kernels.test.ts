@@ -44,6 +44,8 @@ function run(
     r1,
     result,
     resultIndex: 0,
+    simd: null,
+    vectorAt: -1,
   });
   return RESULT_DTYPE[op] === 'int64' ? readInt64(result, r1 - r0) : new Float64Array(result);
 }
@@ -192,6 +194,8 @@ describe('results and row ranges', () => {
       r1: 6,
       result: new ArrayBuffer(48),
       resultIndex: 0,
+      simd: null,
+      vectorAt: -1,
       ...overrides,
     });
     expect(() => runRows(spec({ r1: 7 }))).toThrow(/not within the dataset's 6 rows/);

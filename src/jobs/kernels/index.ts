@@ -3,12 +3,15 @@
  * of rows (the worker checks for cancellation and reports progress between calls), so it only
  * creates a few views per call and reuses module-level scratch; each worker thread has its own.
  *
- * float64 rows are read in place. Other dtypes are converted a chunk of rows at a time into a
- * float64 scratch and the same float64 kernels run there, so every kernel sees only Float64Array.
+ * float64 rows are read in place, by the SIMD kernels when the dataset lives in a WebAssembly
+ * memory and the op has one. Other dtypes are converted a chunk of rows at a time into a float64
+ * scratch and the same float64 kernels run there, so every kernel sees only Float64Array.
  */
 import { DTYPE_INFO, type DType } from '../../datasets/dtypes.js';
 import { CODECS, CONVERTERS } from './convert.js';
 import { type BlockKernel, FLOAT_KERNELS, INDEX_KERNELS, type IndexOp } from './rows.js';
+import { simdKernelFor, VECTOR_OPS } from './rows-simd.js';
+import type { SimdKernels } from './simd.js';
 import { stridedMeans } from './strided.js';
 
 export { flatSum } from './pairwise.js';
@@ -82,6 +85,10 @@ export interface RowsSpec {
   readonly result: ArrayBufferLike;
   /** The slot in `result` for row r0; row r goes to resultIndex + r - r0. */
   readonly resultIndex: number;
+  /** The SIMD kernels over the WebAssembly memory whose buffer is `data`, if it is one. */
+  readonly simd: SimdKernels | null;
+  /** Byte offset of a copy of `params.vector` in that memory, or -1. */
+  readonly vectorAt: number;
 }
 
 /** Elements converted per chunk: the scratch (128 KiB) stays in L2 between conversion and kernel. */
@@ -188,7 +195,19 @@ export function runRows(spec: RowsSpec): void {
     runStridedMean(spec);
   } else if (isIndexOp(op)) {
     runBlocks(spec, INDEX_KERNELS[op], new Int32Array(result, resultIndex * 8, count * 2));
-  } else {
+  } else if (!runSimd(spec)) {
     runBlocks(spec, FLOAT_KERNELS[op], new Float64Array(result, resultIndex * 8, count));
   }
+}
+
+/** Runs the spec on the SIMD kernels if they can take it; false if the JS ones must. */
+function runSimd(spec: RowsSpec): boolean {
+  const { simd, op, params, vectorAt, rowLength: n, r0, r1 } = spec;
+  if (simd === null || spec.dtype !== 'float64' || (vectorAt < 0 && VECTOR_OPS.has(op))) return false;
+  const kernel = simdKernelFor(op, params);
+  if (kernel === undefined) return false;
+  const count = r1 - r0;
+  const out = new Float64Array(spec.result, spec.resultIndex * 8, count);
+  kernel(simd, spec.dataByteOffset + r0 * n * 8, count, n, params, vectorAt, out, 0);
+  return true;
 }

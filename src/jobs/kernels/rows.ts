@@ -12,6 +12,7 @@ import {
   pairwiseSumSquares,
 } from './pairwise.js';
 import { rowMedian, rowQuantile } from './select.js';
+import { dotInLanes } from './simd.js';
 
 export type IndexOp = 'argmin' | 'argmax' | 'count_nonzero';
 /** strided_mean reads across rows and has its own driver (strided.ts). */
@@ -120,23 +121,6 @@ function rowCountNonzero(a: Float64Array, off: number, n: number): number {
   return n - zeros;
 }
 
-/** x @ v. NumPy hands this to BLAS, whose rounding is not pinned down, so plain unrolling will do. */
-function rowDot(a: Float64Array, off: number, n: number, v: Float64Array): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let i = 0;
-  for (; i < n - 3; i += 4) {
-    s0 += a[off + i] * v[i];
-    s1 += a[off + i + 1] * v[i + 1];
-    s2 += a[off + i + 2] * v[i + 2];
-    s3 += a[off + i + 3] * v[i + 3];
-  }
-  for (; i < n; i++) s0 += a[off + i] * v[i];
-  return s0 + s1 + (s2 + s3);
-}
-
 export const FLOAT_KERNELS: Readonly<Record<FloatOp, BlockKernel<Float64Array>>> = {
   sum(src, off, rows, n, _params, out, slot) {
     for (let r = 0; r < rows; r++) out[slot + r] = 0 + pairwiseSum(src, off + r * n, n);
@@ -176,15 +160,17 @@ export const FLOAT_KERNELS: Readonly<Record<FloatOp, BlockKernel<Float64Array>>>
     for (let r = 0; r < rows; r++) out[slot + r] = rowQuantile(src, off + r * n, n, q);
   },
   dot(src, off, rows, n, params, out, slot) {
+    // NumPy hands x @ v to BLAS, whose rounding is not pinned down. Summing in the SIMD kernel's lane
+    // order everywhere makes a job's answer independent of which kernel ran it.
     const v = params.vector!;
-    for (let r = 0; r < rows; r++) out[slot + r] = rowDot(src, off + r * n, n, v);
+    for (let r = 0; r < rows; r++) out[slot + r] = dotInLanes(src, off + r * n, v, 0, n);
   },
   cosine(src, off, rows, n, params, out, slot) {
     const v = params.vector!;
     const vNorm = Math.sqrt(pairwiseSumSquares(v, 0, n));
     for (let r = 0; r < rows; r++) {
       const o = off + r * n;
-      out[slot + r] = rowDot(src, o, n, v) / (Math.sqrt(pairwiseSumSquares(src, o, n)) * vNorm);
+      out[slot + r] = dotInLanes(src, o, v, 0, n) / (Math.sqrt(pairwiseSumSquares(src, o, n)) * vNorm);
     }
   },
   euclidean(src, off, rows, n, params, out, slot) {

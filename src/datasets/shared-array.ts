@@ -1,0 +1,46 @@
+import type { DType } from './dtypes.js';
+
+/** Bytes in a WebAssembly memory page. */
+export const WASM_PAGE = 65536;
+/** The most pages a 32-bit WebAssembly memory can have (4 GiB). */
+export const MAX_WASM_PAGES = 65536;
+
+/** Where an array's bytes live, shared by every thread. */
+export interface SharedArray {
+  /** Holds the array from byte 0; it may be longer than `bytes` (a memory is whole pages). */
+  readonly buffer: SharedArrayBuffer;
+  readonly bytes: number;
+  /**
+   * The shared WebAssembly.Memory behind `buffer`, or null. float64 arrays that fit in one live
+   * in such a memory so the SIMD kernels read them where they are; the memory may later grow past
+   * the array (the job engine keeps query vectors there), never shrink.
+   */
+  readonly memory: WebAssembly.Memory | null;
+}
+
+export function pagesFor(bytes: number): number {
+  return Math.ceil(bytes / WASM_PAGE);
+}
+
+/**
+ * Allocates zeroed shared memory for an array. Only float64 goes in a WebAssembly memory: the other
+ * dtypes are converted to float64 before any kernel reads them, so they gain nothing from it.
+ * The maximum is the 4 GiB limit rather than the array's size because a shared memory reserves
+ * address space for its maximum anyway (not memory), and the room lets it grow for query vectors.
+ */
+export function allocateSharedArray(dtype: DType, bytes: number): SharedArray {
+  if (dtype === 'float64' && pagesFor(bytes) < MAX_WASM_PAGES) {
+    const memory = new WebAssembly.Memory({
+      initial: pagesFor(bytes),
+      maximum: MAX_WASM_PAGES,
+      shared: true,
+    });
+    return { buffer: memory.buffer as unknown as SharedArrayBuffer, bytes, memory };
+  }
+  return { buffer: new SharedArrayBuffer(bytes), bytes, memory: null };
+}
+
+/** The array's bytes, exactly. */
+export function arrayBytes(array: SharedArray): Uint8Array {
+  return new Uint8Array(array.buffer, 0, array.bytes);
+}

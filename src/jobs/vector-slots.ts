@@ -1,0 +1,74 @@
+import { MAX_WASM_PAGES, pagesFor, WASM_PAGE } from '../datasets/shared-array.js';
+import type { Dataset, DatasetStore } from '../datasets/store.js';
+import type { MemoryBudget, Reservation } from '../memory.js';
+
+/**
+ * Room for query vectors inside a float64 dataset's WebAssembly memory. A SIMD kernel addresses one
+ * memory only, so the vector of dot, cosine or euclidean has to sit in the same memory as the rows.
+ * The memory grows once, at the dataset's first vector job, by one slot per pool thread; a worker
+ * claims a free slot for a task, copies the job's vector in unless the slot holds it already, and
+ * frees the slot when the task ends. Without a slot the JS kernels run instead, with the same bits.
+ *
+ * Slot layout: Int32 claim flag at +0 (0 free, 1 taken), float64 tag of the job whose vector it holds
+ * at +8, the vector from +16.
+ */
+export interface VectorSlots {
+  /** Byte offset of slot 0 in the dataset's memory. */
+  readonly offset: number;
+  readonly stride: number;
+  readonly count: number;
+}
+
+export const SLOT_HEADER_BYTES = 16;
+/** The slots may add at most this share of the dataset's size, or a few vectors' worth for small ones. */
+const MAX_SHARE = 1 / 8;
+const ALWAYS_ALLOWED_BYTES = 1 << 20;
+
+export class VectorSlotAreas {
+  readonly #areas = new Map<string, { slots: VectorSlots; reservation: Reservation }>();
+  readonly #budget: MemoryBudget;
+  readonly #count: number;
+
+  constructor(store: DatasetStore, budget: MemoryBudget, threads: number) {
+    this.#budget = budget;
+    this.#count = threads;
+    store.onDelete((dataset) => {
+      this.#areas.get(dataset.id)?.reservation.release();
+      this.#areas.delete(dataset.id);
+    });
+  }
+
+  /** The dataset's slots, made on first use; null when the dataset cannot have them. */
+  slotsFor(dataset: Dataset): VectorSlots | null {
+    const existing = this.#areas.get(dataset.id);
+    if (existing !== undefined) return existing.slots;
+    const { memory } = dataset;
+    if (memory === null) return null;
+    const stride = SLOT_HEADER_BYTES + Math.ceil((dataset.rowLength * 8) / 16) * 16;
+    const bytes = stride * this.#count;
+    if (bytes > Math.max(dataset.bytes * MAX_SHARE, ALWAYS_ALLOWED_BYTES)) return null;
+    const pages = pagesFor(bytes);
+    // Never evict anybody's results for room that only makes a job faster. The slots are charged at
+    // their size: the rest of the last page is never touched, so it never takes memory.
+    if (bytes > this.#budget.free) return null;
+    const before = memory.buffer.byteLength / WASM_PAGE;
+    if (before + pages > MAX_WASM_PAGES) return null;
+    const reservation = this.#budget.reserve(bytes, 'room for query vectors');
+    let offset: number;
+    try {
+      offset = memory.grow(pages) * WASM_PAGE;
+    } catch {
+      reservation.release();
+      return null;
+    }
+    const slots = { offset, stride, count: this.#count };
+    this.#areas.set(dataset.id, { slots, reservation });
+    return slots;
+  }
+
+  get bytes(): number {
+    let sum = 0;
+    for (const { reservation } of this.#areas.values()) sum += reservation.bytes;
+    return sum;
+  }
+}
