@@ -30,14 +30,22 @@ export function pagesFor(bytes: number): number {
  */
 export function allocateSharedArray(dtype: DType, bytes: number): SharedArray {
   if (dtype === 'float64' && pagesFor(bytes) < MAX_WASM_PAGES) {
-    const memory = new WebAssembly.Memory({
-      initial: pagesFor(bytes),
-      maximum: MAX_WASM_PAGES,
-      shared: true,
-    });
-    return { buffer: memory.buffer as unknown as SharedArrayBuffer, bytes, memory };
+    const memory = wasmMemory(pagesFor(bytes));
+    if (memory !== null) return { buffer: memory.buffer as unknown as SharedArrayBuffer, bytes, memory };
   }
   return { buffer: new SharedArrayBuffer(bytes), bytes, memory: null };
+}
+
+/**
+ * Each shared memory reserves address space for 4 GiB and more; should that run out, the array goes
+ * in a plain buffer instead and the JS kernels read it.
+ */
+function wasmMemory(pages: number): WebAssembly.Memory | null {
+  try {
+    return new WebAssembly.Memory({ initial: pages, maximum: MAX_WASM_PAGES, shared: true });
+  } catch {
+    return null;
+  }
 }
 
 /** The array's bytes, exactly. */
