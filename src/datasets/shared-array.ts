@@ -5,6 +5,9 @@ export const WASM_PAGE = 65536;
 /** The most pages a 32-bit WebAssembly memory can have (4 GiB). */
 export const MAX_WASM_PAGES = 65536;
 
+/** The smallest float64 array worth a WebAssembly memory: below it the SIMD kernels gain little. */
+export const MIN_WASM_BYTES = 1 << 20;
+
 /** Where an array's bytes live, shared by every thread. */
 export interface SharedArray {
   /** Holds the array from byte 0; it may be longer than `bytes` (a memory is whole pages). */
@@ -25,21 +28,20 @@ export function pagesFor(bytes: number): number {
 /**
  * Allocates zeroed shared memory for an array. Only float64 goes in a WebAssembly memory: the other
  * dtypes are converted to float64 before any kernel reads them, so they gain nothing from it.
- * The maximum is the 4 GiB limit rather than the array's size because a shared memory reserves
- * address space for its maximum anyway (not memory), and the room lets it grow for query vectors.
+ * Small arrays stay in a plain buffer too: V8 reserves about 10 GiB of address space for every
+ * WebAssembly memory whatever its size, and a process has room for some thousands of those only.
+ * That reservation is also why the maximum is the 4 GiB limit: it costs nothing more, and the
+ * room lets the memory grow for query vectors.
  */
 export function allocateSharedArray(dtype: DType, bytes: number): SharedArray {
-  if (dtype === 'float64' && pagesFor(bytes) < MAX_WASM_PAGES) {
+  if (dtype === 'float64' && bytes >= MIN_WASM_BYTES && pagesFor(bytes) < MAX_WASM_PAGES) {
     const memory = wasmMemory(pagesFor(bytes));
     if (memory !== null) return { buffer: memory.buffer as unknown as SharedArrayBuffer, bytes, memory };
   }
   return { buffer: new SharedArrayBuffer(bytes), bytes, memory: null };
 }
 
-/**
- * Each shared memory reserves address space for 4 GiB and more; should that run out, the array goes
- * in a plain buffer instead and the JS kernels read it.
- */
+/** Should the address space run out, the array goes in a plain buffer and the JS kernels read it. */
 function wasmMemory(pages: number): WebAssembly.Memory | null {
   try {
     return new WebAssembly.Memory({ initial: pages, maximum: MAX_WASM_PAGES, shared: true });

@@ -19,7 +19,7 @@ export interface VectorSlots {
   readonly count: number;
 }
 
-export const SLOT_HEADER_BYTES = 16;
+const SLOT_HEADER_BYTES = 16;
 /** The slots may add at most this share of the dataset's size, or a few vectors' worth for small ones. */
 const MAX_SHARE = 1 / 8;
 const ALWAYS_ALLOWED_BYTES = 1 << 20;
@@ -65,10 +65,38 @@ export class VectorSlotAreas {
     this.#areas.set(dataset.id, { slots, reservation });
     return slots;
   }
+}
 
-  get bytes(): number {
-    let sum = 0;
-    for (const { reservation } of this.#areas.values()) sum += reservation.bytes;
-    return sum;
+/** Where a worker finds the slots: the task's copy of a VectorSlots, count 0 for none. */
+export interface SlotsInTask {
+  readonly memory: WebAssembly.Memory | null;
+  readonly slotOffset: number;
+  readonly slotStride: number;
+  readonly slotCount: number;
+  readonly vectorTag: number;
+}
+
+/**
+ * Takes a free slot and makes sure it holds the job's vector; returns the vector's byte offset in
+ * the memory, or -1 when every slot is taken (a worker that died holding one never gave it back).
+ */
+export function claimSlot(task: SlotsInTask, vector: Float64Array): number {
+  const memory = task.memory!.buffer;
+  const flags = new Int32Array(memory);
+  for (let slot = 0; slot < task.slotCount; slot++) {
+    const at = task.slotOffset + slot * task.slotStride;
+    if (Atomics.compareExchange(flags, at / 4, 0, 1) !== 0) continue;
+    const tag = new Float64Array(memory, at + 8, 1);
+    if (tag[0] !== task.vectorTag) {
+      new Float64Array(memory, at + SLOT_HEADER_BYTES, vector.length).set(vector);
+      tag[0] = task.vectorTag;
+    }
+    return at + SLOT_HEADER_BYTES;
   }
+  return -1;
+}
+
+/** Gives back the slot whose vector `claimSlot` put at `vectorAt`. */
+export function releaseSlot(task: SlotsInTask, vectorAt: number): void {
+  Atomics.store(new Int32Array(task.memory!.buffer), (vectorAt - SLOT_HEADER_BYTES) / 4, 0);
 }

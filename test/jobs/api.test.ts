@@ -205,25 +205,16 @@ describe('memory', () => {
   test("a job's result and query vector count against the limit until the job is deleted", async () => {
     const used = async () =>
       (await app.inject({ method: 'GET', url: '/v1/datasets' })).json().memory.usedBytes;
-    const data = Array.from({ length: 6 }, (_, r) => [r, r + 1, r + 2]);
-    const own = (await app.inject({ method: 'POST', url: '/v1/datasets', payload: { data } })).json().id;
     const before = await used();
-    const run = (body: object) =>
-      app.inject({ method: 'POST', url: `/v1/datasets/${own}/jobs?wait=10`, payload: body });
-    const job = (await run({ op: 'dot', params: { vector: [1, 2, 3] } })).json();
+    const job = (await submit({ op: 'dot', params: { vector: [1, 2, 3] } })).json();
     expect(job.params).toEqual({ vector: [1, 2, 3] });
-    // The first vector job also makes room for a vector per thread beside the float64 rows
-    // (2 x (16 + 3 x 8, rounded up to 16)), which stays with the dataset.
-    const slots = 2 * (16 + 32);
-    expect(await used()).toBe(before + 6 * 8 + 3 * 8 + slots);
-    const top = (await run({ op: 'euclidean', params: { vector: [0, 0, 0] }, top: { k: 1 } })).json();
+    expect(await used()).toBe(before + 6 * 8 + 3 * 8);
+    const top = (await submit({ op: 'euclidean', params: { vector: [0, 0, 0] }, top: { k: 1 } })).json();
     // A top-k job keeps its k best rows (16 bytes each), not the full result; the vector stays too.
-    expect(await used()).toBe(before + 6 * 8 + 3 * 8 + 3 * 8 + 16 + slots);
+    expect(await used()).toBe(before + 6 * 8 + 3 * 8 + 3 * 8 + 16);
     expect((await app.inject({ method: 'DELETE', url: `/v1/jobs/${job.id}` })).statusCode).toBe(204);
     expect((await app.inject({ method: 'DELETE', url: `/v1/jobs/${top.id}` })).statusCode).toBe(204);
-    expect(await used()).toBe(before + slots);
-    expect((await app.inject({ method: 'DELETE', url: `/v1/datasets/${own}` })).statusCode).toBe(204);
-    expect(await used()).toBe(before - 6 * 3 * 8);
+    expect(await used()).toBe(before);
   });
 
   test('results count against the limit and the oldest finished results are evicted when memory is needed', async () => {

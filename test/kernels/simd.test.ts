@@ -2,13 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { BINARY_MODULE_FILE, generateSimdBinaryModule } from '../../scripts/wasm.js';
 import {
+  dotInLanes,
   pairwiseSum,
   pairwiseSumAbs,
   pairwiseSumSquaredDeviations,
   pairwiseSumSquaredDifferences,
   pairwiseSumSquares,
 } from '../../src/jobs/kernels/pairwise.js';
-import { dotInLanes, type SimdKernels, simdKernels } from '../../src/jobs/kernels/simd.js';
+import { type SimdKernels, simdKernels } from '../../src/jobs/kernels/simd.js';
 
 const PAGE = 65536;
 

@@ -204,10 +204,10 @@ export function runRows(spec: RowsSpec): void {
 function runSimd(spec: RowsSpec): boolean {
   const { simd, op, params, vectorAt, rowLength: n, r0, r1 } = spec;
   if (simd === null || spec.dtype !== 'float64' || (vectorAt < 0 && VECTOR_OPS.has(op))) return false;
-  const kernel = simdKernelFor(op, params);
+  const kernel = simdKernelFor(op, params, n);
   if (kernel === undefined) return false;
   const count = r1 - r0;
   const out = new Float64Array(spec.result, spec.resultIndex * 8, count);
-  kernel(simd, spec.dataByteOffset + r0 * n * 8, count, n, params, vectorAt, out, 0);
+  kernel(simd, spec.dataByteOffset + r0 * n * 8, count, n, params, vectorAt, out);
   return true;
 }

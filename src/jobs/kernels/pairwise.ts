@@ -263,6 +263,41 @@ export function pairwiseSumSquaredDifferences(
 }
 
 /**
+ * Sums `a[off + i] * v[voff + i]` for i < n in the order of the wasm `dot`: eight accumulators
+ * starting at +0 take element 8j+k of each whole block into s_k, combine as
+ * ((s0+s2)+(s4+s6)) + ((s1+s3)+(s5+s7)) (the f64x2 lanes (s0,s1)..(s6,s7) added lane-wise, then
+ * the two lanes), then the n%8 tail is added in order.
+ */
+export function dotInLanes(a: Float64Array, off: number, v: Float64Array, voff: number, n: number): number {
+  const shift = voff - off;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let s4 = 0;
+  let s5 = 0;
+  let s6 = 0;
+  let s7 = 0;
+  const end = off + n;
+  const blocksEnd = end - (n % 8);
+  let i = off;
+  for (; i < blocksEnd; i += 8) {
+    const j = i + shift;
+    s0 += a[i] * v[j];
+    s1 += a[i + 1] * v[j + 1];
+    s2 += a[i + 2] * v[j + 2];
+    s3 += a[i + 3] * v[j + 3];
+    s4 += a[i + 4] * v[j + 4];
+    s5 += a[i + 5] * v[j + 5];
+    s6 += a[i + 6] * v[j + 6];
+    s7 += a[i + 7] * v[j + 7];
+  }
+  let res = s0 + s2 + (s4 + s6) + (s1 + s3 + (s5 + s7));
+  for (; i < end; i++) res += a[i] * v[i + shift];
+  return res;
+}
+
+/**
  * The plainest loop over `view[start..end)`: four accumulators so the adds pipeline. It does not
  * round like NumPy; the benchmark uses it as the memory-bandwidth ceiling for the real kernels.
  */

@@ -5,6 +5,7 @@
  */
 import type { KernelParams, OpName } from './index.js';
 import {
+  dotInLanes,
   pairwiseSum,
   pairwiseSumAbs,
   pairwiseSumSquaredDeviations,
@@ -12,7 +13,6 @@ import {
   pairwiseSumSquares,
 } from './pairwise.js';
 import { rowMedian, rowQuantile } from './select.js';
-import { dotInLanes } from './simd.js';
 
 export type IndexOp = 'argmin' | 'argmax' | 'count_nonzero';
 /** strided_mean reads across rows and has its own driver (strided.ts). */

@@ -11,8 +11,8 @@
 ;; multiply with an add, so (x-m)*(x-m) rounds as it does in JS.
 ;;
 ;; Pointers are byte offsets into the memory and may be only 8-byte aligned, hence align=8 on the
-;; vector loads. Loops stop on pointer equality rather than an unsigned comparison so a row that
-;; ends exactly at the 4 GiB limit (where the end pointer wraps to 0) is still handled.
+;; vector loads. Loops stop on pointer equality rather than an unsigned comparison so a run that
+;; ends exactly at the 4 GiB limit (where the end pointer wraps to 0: a vector slot can) still works.
 
 (module
   (import "env" "memory" (memory 0 65536 shared))
