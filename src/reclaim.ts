@@ -24,13 +24,17 @@ export class Reclaimer {
   }
 }
 
-/** In a helper thread: collect garbage whenever the main thread signals, for the thread's life. */
-export async function collectOnSignal(signal: SharedArrayBuffer): Promise<void> {
+/**
+ * In a helper thread: collect garbage whenever the main thread signals, for the thread's life,
+ * after `drop` lets go of whatever the thread keeps between tasks.
+ */
+export async function collectOnSignal(signal: SharedArrayBuffer, drop: () => void = () => {}): Promise<void> {
   const cell = new Int32Array(signal);
   for (;;) {
     const seen = Atomics.load(cell, 0);
     const wait = Atomics.waitAsync(cell, 0, seen);
     if (wait.async) await wait.value;
+    drop();
     collectGarbage();
   }
 }

@@ -278,6 +278,7 @@ export class JobEngine {
     const task: ChunkTask = {
       op: spec.op,
       dtype: dataset.dtype,
+      datasetId: dataset.id,
       data: dataset.buffer,
       memory: dataset.memory,
       rows: dataset.rows,

@@ -61,15 +61,16 @@ export function createPool(
     },
     async warmUp() {
       const tiny = new SharedArrayBuffer(8);
-      // A float64 dataset in a WebAssembly memory, so each worker compiles its SIMD kernels now.
+      // A float64 dataset in a WebAssembly memory, rows long enough for SIMD: each worker compiles now.
       const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
       const empty: ChunkTask = {
         op: 'sum',
         dtype: 'float64',
+        datasetId: '',
         data: memory.buffer as unknown as SharedArrayBuffer,
         memory,
         rows: 0,
-        rowLength: 1,
+        rowLength: 128,
         ddof: 0,
         ord: 2,
         q: 0,

@@ -8,6 +8,7 @@ import type { OpName } from './kernels/index.js';
 export interface ChunkTask {
   readonly op: OpName;
   readonly dtype: DType;
+  readonly datasetId: string;
   readonly data: SharedArrayBuffer;
   /** The WebAssembly memory behind `data` for a float64 dataset kept in one, else null. */
   readonly memory: WebAssembly.Memory | null;

@@ -2,19 +2,32 @@ import { workerData } from 'node:worker_threads';
 import { collectOnSignal } from '../reclaim.js';
 import { runRows } from './kernels/index.js';
 import { simdKernelFor, VECTOR_OPS } from './kernels/rows-simd.js';
-import { simdKernels } from './kernels/simd.js';
+import { type SimdKernels, simdKernels } from './kernels/simd.js';
 import { CANCEL, type ChunkOutcome, type ChunkTask, ROWS_DONE, type WorkerData } from './task.js';
 import { claimSlot, releaseSlot } from './vector-slots.js';
 
 /**
  * The pool's worker: a thin dispatcher that makes views over the shared buffers and calls the kernels
  * a block of rows at a time, checking for cancellation and publishing progress between blocks.
- * It keeps no reference to any buffer or WebAssembly instance after a task, so deleting a dataset
- * can free its memory.
  */
 const BLOCK_ELEMENTS = 1 << 18;
 
-void collectOnSignal((workerData as WorkerData).reclaimSignal);
+/**
+ * The SIMD instance of the last dataset, kept between its tasks: with a new instance per task the
+ * kernels' calls into WebAssembly would see a new target each time, and V8 would stop inlining them
+ * (measured: 15-25% slower on 1000-value rows in cache). It holds the dataset's memory alive, so it
+ * is dropped whenever the main thread asks for a collection, which it does on every delete.
+ */
+let cached: { readonly datasetId: string; readonly kernels: SimdKernels } | undefined;
+
+void collectOnSignal((workerData as WorkerData).reclaimSignal, () => {
+  cached = undefined;
+});
+
+function kernelsFor(datasetId: string, memory: WebAssembly.Memory): SimdKernels {
+  if (cached?.datasetId !== datasetId) cached = { datasetId, kernels: simdKernels(memory) };
+  return cached.kernels;
+}
 
 export default function runChunk(task: ChunkTask): ChunkOutcome {
   const started = performance.now();
@@ -31,7 +44,7 @@ export default function runChunk(task: ChunkTask): ChunkOutcome {
     task.memory !== null &&
     task.dtype === 'float64' &&
     simdKernelFor(task.op, params, task.rowLength) !== undefined
-      ? simdKernels(task.memory)
+      ? kernelsFor(task.datasetId, task.memory)
       : null;
   const spec = {
     op: task.op,
