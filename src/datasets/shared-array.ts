@@ -6,7 +6,7 @@ export const WASM_PAGE = 65536;
 export const MAX_WASM_PAGES = 65536;
 
 /** The smallest float64 array worth a WebAssembly memory: below it the SIMD kernels gain little. */
-export const MIN_WASM_BYTES = 1 << 20;
+const MIN_WASM_BYTES = 1 << 20;
 
 /** Where an array's bytes live, shared by every thread. */
 export interface SharedArray {

@@ -274,7 +274,6 @@ export class JobEngine {
   async #runChunk(job: Job, r0: number, r1: number): Promise<void> {
     const dataset = job.dataset!;
     const { spec } = job;
-    const slots = spec.vector === null ? null : this.#vectorSlots.slotsFor(dataset);
     const task: ChunkTask = {
       op: spec.op,
       dtype: dataset.dtype,
@@ -287,9 +286,7 @@ export class JobEngine {
       ord: spec.ord,
       q: spec.q,
       vector: spec.vector === null ? null : (spec.vector.buffer as SharedArrayBuffer),
-      slotOffset: slots?.offset ?? 0,
-      slotStride: slots?.stride ?? 0,
-      slotCount: slots?.count ?? 0,
+      slots: spec.vector === null ? null : this.#vectorSlots.slotsFor(dataset),
       vectorTag: job.vectorTag,
       r0,
       r1,

@@ -1,5 +1,6 @@
 import type { DType } from '../datasets/dtypes.js';
 import type { OpName } from './kernels/index.js';
+import type { VectorSlots } from './vector-slots.js';
 
 /**
  * One chunk of a job, as sent to a worker. Buffers are SharedArrayBuffers, which structured clone
@@ -19,10 +20,8 @@ export interface ChunkTask {
   readonly q: number;
   /** The query vector of dot, cosine and euclidean as float64, shared by all chunks of the job. */
   readonly vector: SharedArrayBuffer | null;
-  /** Where the worker may put the vector in `memory` (see vector-slots.ts); count 0 for nowhere. */
-  readonly slotOffset: number;
-  readonly slotStride: number;
-  readonly slotCount: number;
+  /** Where the worker may put the vector in `memory` (see vector-slots.ts), if anywhere. */
+  readonly slots: VectorSlots | null;
   /** Names the job's vector, so a slot that holds it already is not written again. */
   readonly vectorTag: number;
   readonly r0: number;

@@ -67,29 +67,26 @@ export class VectorSlotAreas {
   }
 }
 
-/** Where a worker finds the slots: the task's copy of a VectorSlots, count 0 for none. */
-export interface SlotsInTask {
-  readonly memory: WebAssembly.Memory | null;
-  readonly slotOffset: number;
-  readonly slotStride: number;
-  readonly slotCount: number;
-  readonly vectorTag: number;
-}
-
 /**
- * Takes a free slot and makes sure it holds the job's vector; returns the vector's byte offset in
- * the memory, or -1 when every slot is taken (a worker that died holding one never gave it back).
+ * Takes a free slot and makes sure it holds the job's vector (named by `tag`); returns the vector's
+ * byte offset in the memory, or -1 when every slot is taken (a worker that died holding one never
+ * gave it back).
  */
-export function claimSlot(task: SlotsInTask, vector: Float64Array): number {
-  const memory = task.memory!.buffer;
-  const flags = new Int32Array(memory);
-  for (let slot = 0; slot < task.slotCount; slot++) {
-    const at = task.slotOffset + slot * task.slotStride;
+export function claimSlot(
+  memory: WebAssembly.Memory,
+  slots: VectorSlots,
+  tag: number,
+  vector: Float64Array,
+): number {
+  const buffer = memory.buffer;
+  const flags = new Int32Array(buffer);
+  for (let slot = 0; slot < slots.count; slot++) {
+    const at = slots.offset + slot * slots.stride;
     if (Atomics.compareExchange(flags, at / 4, 0, 1) !== 0) continue;
-    const tag = new Float64Array(memory, at + 8, 1);
-    if (tag[0] !== task.vectorTag) {
-      new Float64Array(memory, at + SLOT_HEADER_BYTES, vector.length).set(vector);
-      tag[0] = task.vectorTag;
+    const held = new Float64Array(buffer, at + 8, 1);
+    if (held[0] !== tag) {
+      new Float64Array(buffer, at + SLOT_HEADER_BYTES, vector.length).set(vector);
+      held[0] = tag;
     }
     return at + SLOT_HEADER_BYTES;
   }
@@ -97,6 +94,6 @@ export function claimSlot(task: SlotsInTask, vector: Float64Array): number {
 }
 
 /** Gives back the slot whose vector `claimSlot` put at `vectorAt`. */
-export function releaseSlot(task: SlotsInTask, vectorAt: number): void {
-  Atomics.store(new Int32Array(task.memory!.buffer), (vectorAt - SLOT_HEADER_BYTES) / 4, 0);
+export function releaseSlot(memory: WebAssembly.Memory, vectorAt: number): void {
+  Atomics.store(new Int32Array(memory.buffer), (vectorAt - SLOT_HEADER_BYTES) / 4, 0);
 }

@@ -64,8 +64,8 @@ export default function runChunk(task: ChunkTask): ChunkOutcome {
   let done = 0;
   let cancelled = false;
   try {
-    if (simd !== null && params.vector !== undefined && VECTOR_OPS.has(task.op)) {
-      spec.vectorAt = claimSlot(task, params.vector);
+    if (simd !== null && task.slots !== null && params.vector !== undefined && VECTOR_OPS.has(task.op)) {
+      spec.vectorAt = claimSlot(task.memory!, task.slots, task.vectorTag, params.vector);
     }
     for (let r = task.r0; r < task.r1; r += blockRows) {
       if (Atomics.load(control, CANCEL) !== 0) {
@@ -81,7 +81,7 @@ export default function runChunk(task: ChunkTask): ChunkOutcome {
       done += end - r;
     }
   } finally {
-    if (spec.vectorAt >= 0) releaseSlot(task, spec.vectorAt);
+    if (spec.vectorAt >= 0) releaseSlot(task.memory!, spec.vectorAt);
   }
   return { rowsDone: done, cancelled, runSeconds: (performance.now() - started) / 1000 };
 }

@@ -27,8 +27,8 @@ let compiled: WebAssembly.Module | undefined;
 
 /**
  * Compiles the module once per thread (lazily, on first use) and returns a fresh instance over
- * `memory`. An instance keeps its memory alive, so callers drop it after a task for the memory to
- * be freed: never cache instances.
+ * `memory`. An instance keeps its memory alive: whoever keeps one must let go of it before the
+ * memory can be freed.
  */
 export function simdKernels(memory: WebAssembly.Memory): SimdKernels {
   compiled ??= new WebAssembly.Module(Buffer.from(SIMD_WASM_BASE64, 'base64'));
