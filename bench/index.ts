@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../src/config.js';
-import type { JobView } from '../src/jobs/engine.js';
+import type { JobView } from '../src/routes/job-view.js';
 import { BareServer } from './bare-server.js';
 import { Ceiling } from './ceiling.js';
 import { Client, type Reply } from './client.js';
@@ -79,6 +79,7 @@ async function startServer(threads: number): Promise<Server> {
     logLevel: 'silent',
     memoryLimit: 8 * GiB,
     threads,
+    maxRunningJobs: threads,
     shutdownGraceSeconds: 1,
     textBodyLimit: 64 * MiB,
     apiToken: undefined,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import accepts from '@fastify/accepts';
+import { fastifySSE } from '@fastify/sse';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -14,6 +15,7 @@ import { createPool, type RowPool } from './jobs/pool.js';
 import { MemoryBudget } from './memory.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { openapiOptions } from './openapi.js';
+import { allOps } from './ops/registry.js';
 import { Reclaimer } from './reclaim.js';
 import datasetRoutes from './routes/datasets.js';
 import docsRoutes from './routes/docs.js';
@@ -22,7 +24,7 @@ import jobRoutes from './routes/jobs.js';
 import metricsRoutes from './routes/metrics.js';
 import { ErrorResponse } from './schemas/common.js';
 import { Dataset } from './schemas/datasets.js';
-import { JobSchema } from './schemas/jobs.js';
+import { jobSchema } from './schemas/jobs.js';
 import { describeValidationError, validators } from './validation.js';
 
 export interface AppOptions {
@@ -79,7 +81,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     jobsActive: () => engine.activeCounts(),
     pool: () => ({ threads: pool.threads, queueSize: pool.queueSize, utilization: pool.utilization }),
   });
-  const engine = new JobEngine({ store, budget, pool, metrics, log: app.log });
+  const engine = new JobEngine({
+    store,
+    budget,
+    pool,
+    metrics,
+    log: app.log,
+    maxRunningJobs: config.maxRunningJobs,
+  });
+  const closing = new AbortController();
   app.decorate('rowpool', {
     config,
     budget,
@@ -101,8 +111,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     },
     async shutdown() {
       phase = 'stopping';
+      closing.abort();
       await engine.shutdown(config.shutdownGraceSeconds);
     },
+  });
+  app.addHook('preClose', async () => {
+    closing.abort();
   });
   app.addHook('onClose', async () => {
     await pool.close();
@@ -137,8 +151,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.removeContentTypeParser('text/plain');
   app.addSchema(ErrorResponse);
   app.addSchema(Dataset);
-  app.addSchema(JobSchema);
+  app.addSchema(jobSchema(allOps()));
   await app.register(accepts);
+  await app.register(fastifySSE);
   // Before the routes: @fastify/swagger builds the document from the routes added after it.
   await app.register(swagger, openapiOptions);
   await app.register(docsRoutes);
@@ -158,6 +173,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     textBodyLimit: config.textBodyLimit,
     reclaim: () => pool.reclaim(),
   });
-  await app.register(jobRoutes, { engine });
+  await app.register(jobRoutes, { engine, closing: closing.signal });
   return app;
 }

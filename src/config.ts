@@ -11,6 +11,8 @@ export interface Config {
   /** The most bytes datasets, uploads in flight and job results may hold together. */
   readonly memoryLimit: number;
   readonly threads: number;
+  /** Jobs that run at once; the others wait, queued, first come first served. */
+  readonly maxRunningJobs: number;
   readonly shutdownGraceSeconds: number;
   /** Largest JSON or CSV body; those formats are parsed in memory, unlike .npy and raw uploads. */
   readonly textBodyLimit: number;
@@ -113,12 +115,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
+  const threads = integer(env, 'ROWPOOL_THREADS', os.availableParallelism(), 1, 1024);
   return {
     host: env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST,
     port: integer(env, 'PORT', 3000, 0, 65535),
     logLevel: logLevel as LogLevel,
     memoryLimit: byteSize(env, 'ROWPOOL_MEMORY_LIMIT', defaultMemoryLimit()),
-    threads: integer(env, 'ROWPOOL_THREADS', os.availableParallelism(), 1, 1024),
+    threads,
+    maxRunningJobs: integer(env, 'ROWPOOL_MAX_RUNNING_JOBS', threads, 1, 1_000_000),
     shutdownGraceSeconds: integer(env, 'ROWPOOL_SHUTDOWN_GRACE', 10, 0, 3600),
     textBodyLimit: byteSize(env, 'ROWPOOL_TEXT_BODY_LIMIT', 64 * 2 ** 20),
     apiToken: token(env, 'ROWPOOL_API_TOKEN'),

@@ -16,7 +16,7 @@ import {
   UnsupportedDtype,
   UnsupportedMediaType,
 } from './errors.js';
-import { JOB_STATUSES } from './jobs/engine.js';
+import { JOB_STATUSES } from './jobs/status.js';
 
 /*
  * The document is built by @fastify/swagger from the route schemas. What those schemas cannot say
@@ -130,6 +130,7 @@ const TOP_K_JOB = {
   ...JOB,
   op: 'cosine',
   params: { vector: [0.1, 0.2, 0.3] },
+  vectorLength: 3,
   top: { k: 3, largest: true },
   status: 'running',
   progress: { rowsDone: 256, rowsTotal: 1000 },
@@ -162,7 +163,14 @@ const EXAMPLES: Record<string, Record<string, Json>> = {
   'get /v1/datasets/{id} 200': { 'application/json': { example: DATASET } },
   'post /v1/datasets/{id}/jobs 200': { 'application/json': { example: JOB } },
   'post /v1/datasets/{id}/jobs 202': { 'application/json': { example: TOP_K_JOB } },
-  'get /v1/jobs 200': { 'application/json': { example: { jobs: [TOP_K_JOB, JOB] } } },
+  'get /v1/jobs 200': {
+    'application/json': {
+      example: {
+        jobs: [{ ...TOP_K_JOB, params: {}, vectorLength: 3 }, JOB],
+        nextCursor: null,
+      },
+    },
+  },
   'get /v1/jobs/{id} 200': { 'application/json': { example: JOB } },
   'get /v1/jobs/{id}/result 200': {
     'application/json': {

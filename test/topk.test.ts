@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { readInt64, topK } from '../src/jobs/topk.js';
+import { readInt64 } from '../src/int64.js';
+import { topK } from '../src/jobs/topk.js';
 
 const { NaN: nan, POSITIVE_INFINITY: inf, NEGATIVE_INFINITY: ninf } = Number;
 

@@ -10,14 +10,14 @@ export function planChunks(
   start: number,
   end: number,
   threads: number,
-  rowCost: (row: number) => number,
-  uniformCost: number | undefined,
+  /** Elements each row reads: the same number for every row, or a function of the row. */
+  cost: number | ((row: number) => number),
 ): number[] {
   const rows = end - start;
   if (rows === 0) return [start];
   const tasks = threads * TASKS_PER_THREAD;
-  if (uniformCost !== undefined) {
-    const minRows = Math.ceil(MIN_TASK_ELEMENTS / Math.max(1, uniformCost));
+  if (typeof cost === 'number') {
+    const minRows = Math.ceil(MIN_TASK_ELEMENTS / Math.max(1, cost));
     const size = Math.max(minRows, Math.ceil(rows / tasks));
     const bounds: number[] = [];
     for (let r = start; r < end; r += size) bounds.push(r);
@@ -25,12 +25,12 @@ export function planChunks(
     return bounds;
   }
   let total = 0;
-  for (let r = start; r < end; r++) total += rowCost(r);
+  for (let r = start; r < end; r++) total += cost(r);
   const target = Math.max(MIN_TASK_ELEMENTS, total / tasks);
   const bounds = [start];
   let acc = 0;
   for (let r = start; r < end; r++) {
-    acc += rowCost(r);
+    acc += cost(r);
     if (acc >= target && r + 1 < end) {
       bounds.push(r + 1);
       acc = 0;
@@ -38,12 +38,4 @@ export function planChunks(
   }
   bounds.push(end);
   return bounds;
-}
-
-/**
- * strided_mean row r reads every (r+1)-th element of the whole dataset. Once the stride passes a
- * cache line each element costs a line of its own, measured at about 4-5x a sequential element.
- */
-export function stridedRowCost(totalElements: number, itemsize: number): (row: number) => number {
-  return (row) => Math.ceil(totalElements / (row + 1)) * (1 + (4 * Math.min((row + 1) * itemsize, 64)) / 64);
 }

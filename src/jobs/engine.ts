@@ -2,73 +2,31 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { DTYPE_INFO } from '../datasets/dtypes.js';
 import type { Dataset, DatasetStore } from '../datasets/store.js';
-import { JobNotFound, ServiceUnavailable } from '../errors.js';
+import { InvalidJob, JobNotFound, ServiceUnavailable } from '../errors.js';
+import { readInt64 } from '../int64.js';
 import type { MemoryBudget, Reservation } from '../memory.js';
 import type { Metrics } from '../metrics.js';
-import { planChunks, stridedRowCost } from './chunks.js';
-import { type OpName, RESULT_DTYPE } from './kernels/index.js';
+import { validateParams } from '../ops/params.js';
+import { opNamed } from '../ops/registry.js';
+import { planChunks } from './chunks.js';
+import { hasChunksLeft, heldBytes, type Job, type JobRecord, type JobResult, releaseAll } from './job.js';
 import type { RowPool } from './pool.js';
-import { checkJob, type JobParams, type JobRequest, type JobSpec } from './spec.js';
-import { CANCEL, type ChunkTask, CONTROL_BYTES, ROWS_DONE } from './task.js';
-import { readInt64, type TopK, topK } from './topk.js';
+import { JobRetention } from './retention.js';
+import { Scheduler, SMALL_JOB_BYTES } from './scheduler.js';
+import { type EndStatus, isEnded, type JobStatus } from './status.js';
+import { CANCEL, type ChunkTask, CONTROL_BYTES, chunkTask, ROWS_DONE } from './task.js';
+import { topK } from './topk.js';
 import { VectorSlotAreas } from './vector-slots.js';
-
-export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /** Results smaller than this are left to the next ordinary garbage collection. */
 const RECLAIM_MIN_BYTES = 16 * 2 ** 20;
 
-/** Finished jobs kept at most; the oldest go first, like results evicted for memory. */
-const MAX_FINISHED_JOBS = 10_000;
-
-export interface JobView {
-  id: string;
-  datasetId: string;
-  op: OpName;
-  params: JobParams;
-  rows: { start: number; end: number };
-  top?: { k: number; largest: boolean };
-  status: JobStatus;
-  progress: { rowsDone: number; rowsTotal: number };
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  error?: { message: string };
-}
-
-export interface JobResult {
-  readonly dtype: 'float64' | 'int64';
-  /** One value per row of the job, little-endian; undefined for a top-k job. */
-  readonly buffer: SharedArrayBuffer | undefined;
-  readonly top: TopK | undefined;
-}
-
-interface Job {
-  readonly id: string;
-  readonly datasetId: string;
-  readonly spec: JobSpec;
-  readonly createdAt: string;
-  readonly control: Int32Array;
-  /** Tells the job's vector from others in a worker's vector slot; 0 for a job without one. */
-  readonly vectorTag: number;
-  status: JobStatus;
-  startedAt: string | null;
-  finishedAt: string | null;
-  startedMs: number;
-  error: string | undefined;
-  /** Held only while the job runs, so a finished job never keeps a deleted dataset's memory alive. */
-  dataset: Dataset | undefined;
-  result: { buffer: SharedArrayBuffer; reservation: Reservation } | undefined;
-  /** The query vector's share of the memory limit, held for as long as the job is kept. */
-  vectorReservation: Reservation | undefined;
-  /** A top-k job's ranked rows (16 bytes each), which replace its full result when it succeeds. */
-  topReservation: Reservation | undefined;
-  top: TopK | undefined;
-  bounds: number[];
-  nextChunk: number;
-  inFlight: number;
-  waiters: Array<() => void>;
+/** A job request as the route has validated it against the request schema. */
+export interface JobRequest {
+  readonly op: string;
+  readonly params?: Readonly<Record<string, unknown>>;
+  readonly rows?: { readonly start?: number; readonly end?: number };
+  readonly top?: { readonly k: number; readonly largest?: boolean };
 }
 
 export interface EngineOptions {
@@ -77,45 +35,86 @@ export interface EngineOptions {
   readonly pool: RowPool;
   readonly metrics: Metrics;
   readonly log: FastifyBaseLogger;
+  /** Jobs that may run at once; the rest wait in order (default: one per pool thread). */
+  readonly maxRunningJobs?: number;
 }
 
-const ended = (s: JobStatus) => s === 'succeeded' || s === 'failed' || s === 'cancelled';
+export interface JobPage {
+  readonly jobs: JobRecord[];
+  readonly nextCursor: string | null;
+}
+
+function encodeCursor(seq: number): string {
+  return Buffer.from(`job:${seq}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const match = /^job:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString());
+  if (match === null)
+    throw new InvalidJob(`cursor "${cursor}" is not one this server gave; pass nextCursor back as it came`);
+  return Number(match[1]);
+}
+
+export interface JobFilter {
+  readonly status?: JobStatus;
+  readonly datasetId?: string;
+  readonly op?: string;
+}
 
 /**
  * Runs jobs on the pool. The engine keeps its own queue of chunks and hands the pool only about two
- * tasks per thread, taking chunks from the active jobs in turn: cancelling drops a job's queued chunks
- * at once, and a long job does not hold up a short one queued after it.
+ * tasks per thread, in the order the scheduler picks (scheduler.ts): cancelling drops a job's queued
+ * chunks at once, and jobs finish in the order they came.
  */
 export class JobEngine {
   readonly #jobs = new Map<string, Job>();
-  readonly #runnable: Job[] = [];
   readonly #maxInFlight: number;
   readonly #opts: EngineOptions;
   readonly #vectorSlots: VectorSlotAreas;
+  readonly #scheduler: Scheduler;
+  readonly #retention: JobRetention;
+  readonly #endListeners: Array<(job: JobRecord) => void> = [];
   #inFlight = 0;
   #vectorTags = 0;
+  #seq = 0;
   #accepting = true;
 
   constructor(opts: EngineOptions) {
     this.#opts = opts;
-    this.#maxInFlight = opts.pool.threads * 2;
-    this.#vectorSlots = new VectorSlotAreas(opts.store, opts.budget, opts.pool.threads);
+    const { threads } = opts.pool;
+    this.#maxInFlight = threads * 2;
+    this.#scheduler = new Scheduler(opts.maxRunningJobs ?? threads, threads);
+    this.#vectorSlots = new VectorSlotAreas(opts.store, opts.budget, threads);
+    this.#retention = new JobRetention((job, reason) => {
+      this.#jobs.delete(job.id);
+      if (reason === 'evicted') opts.log.info({ jobId: job.id }, 'job evicted for memory');
+    });
     opts.store.onDelete((dataset) => this.#cancelJobsOf(dataset.id));
     opts.budget.setEvictor({
-      evictable: () => this.#evictableBytes(),
-      evict: (bytes) => this.#evict(bytes),
+      evictable: () => this.#retention.evictableBytes,
+      evict: (bytes) => {
+        if (this.#retention.evict(bytes) > 0) opts.pool.reclaim();
+      },
     });
   }
 
-  submit(datasetId: string, request: JobRequest): Job {
+  submit(datasetId: string, request: JobRequest): JobRecord {
     if (!this.#accepting) throw new ServiceUnavailable('rowpool is shutting down and takes no new jobs');
     const dataset = this.#opts.store.get(datasetId);
-    const spec = checkJob(request, dataset);
-    const rowsTotal = spec.rows.end - spec.rows.start;
+    const op = opNamed(request.op);
+    const params = validateParams(op, request.params, dataset) as Record<string, unknown>;
+    const start = request.rows?.start ?? 0;
+    const end = request.rows?.end ?? dataset.rows;
+    if (end > dataset.rows || start > dataset.rows) {
+      throw new InvalidJob(`rows ${start}..${end} fall outside the dataset, which has ${dataset.rows} rows`);
+    }
+    if (start > end) {
+      throw new InvalidJob(`rows.start (${start}) is after rows.end (${end}); the range is end-exclusive`);
+    }
+    const rowsTotal = end - start;
+    const vector = params.vector as number[] | undefined;
     const vectorReservation =
-      spec.vector === null
-        ? undefined
-        : this.#opts.budget.reserve(spec.vector.byteLength, "the job's vector");
+      vector === undefined ? undefined : this.#opts.budget.reserve(vector.length * 8, "the job's vector");
     let reservation: Reservation;
     try {
       reservation = this.#opts.budget.reserve(rowsTotal * 8, "the job's result");
@@ -123,14 +122,28 @@ export class JobEngine {
       vectorReservation?.release();
       throw err;
     }
-    const total = dataset.rows * dataset.rowLength;
+    const rowCost = op.rowCost?.(params, dataset);
+    const itemsize = DTYPE_INFO[dataset.dtype].itemsize;
+    const readBytes =
+      rowCost === undefined
+        ? rowsTotal * dataset.rowLength * itemsize
+        : dataset.bytes * Math.min(rowsTotal, 64);
     const job: Job = {
       id: randomUUID(),
+      seq: ++this.#seq,
       datasetId,
-      spec,
+      op,
+      params,
+      taskParams: op.prepare(params, dataset),
+      rows: { start, end },
+      top:
+        request.top === undefined
+          ? undefined
+          : { k: request.top.k, largest: request.top.largest ?? op.largestFirst },
       createdAt: new Date().toISOString(),
       control: new Int32Array(new SharedArrayBuffer(CONTROL_BYTES)),
-      vectorTag: spec.vector === null ? 0 : ++this.#vectorTags,
+      vectorTag: vector === undefined ? 0 : ++this.#vectorTags,
+      small: readBytes <= SMALL_JOB_BYTES,
       status: 'queued',
       startedAt: null,
       finishedAt: null,
@@ -140,51 +153,81 @@ export class JobEngine {
       result: { buffer: new SharedArrayBuffer(rowsTotal * 8), reservation },
       vectorReservation,
       topReservation: undefined,
-      top: undefined,
-      bounds: planChunks(
-        spec.rows.start,
-        spec.rows.end,
-        this.#opts.pool.threads,
-        stridedRowCost(total, DTYPE_INFO[dataset.dtype].itemsize),
-        spec.op === 'strided_mean' ? undefined : dataset.rowLength,
-      ),
+      topResult: undefined,
+      bounds: planChunks(start, end, this.#opts.pool.threads, rowCost ?? dataset.rowLength),
       nextChunk: 0,
       inFlight: 0,
       waiters: [],
+      rowsDone() {
+        const total = this.rows.end - this.rows.start;
+        return this.status === 'succeeded' ? total : Math.min(total, Atomics.load(this.control, ROWS_DONE));
+      },
     };
     this.#jobs.set(job.id, job);
     if (rowsTotal === 0) {
       this.#start(job);
       this.#succeed(job);
-    } else {
-      this.#runnable.push(job);
-      this.#pump();
+      return job;
+    }
+    if (this.#scheduler.add(job)) this.#start(job);
+    this.#pump();
+    return job;
+  }
+
+  get(id: string): JobRecord {
+    return this.#job(id);
+  }
+
+  /**
+   * A page of the jobs that pass the filter, newest first. The cursor is the sequence number of the
+   * last job of the previous page, so pages neither repeat nor skip jobs when others come and go.
+   */
+  list(filter: JobFilter, page: { limit: number; cursor?: string }): JobPage {
+    const before = page.cursor === undefined ? Number.POSITIVE_INFINITY : decodeCursor(page.cursor);
+    const jobs: JobRecord[] = [];
+    const all = [...this.#jobs.values()];
+    for (let i = all.length - 1; i >= 0 && jobs.length <= page.limit; i--) {
+      const j = all[i];
+      if (
+        j.seq < before &&
+        (filter.status === undefined || j.status === filter.status) &&
+        (filter.datasetId === undefined || j.datasetId === filter.datasetId) &&
+        (filter.op === undefined || j.op.name === filter.op)
+      ) {
+        jobs.push(j);
+      }
+    }
+    const more = jobs.length > page.limit;
+    if (more) jobs.pop();
+    return { jobs, nextCursor: more ? encodeCursor(jobs[jobs.length - 1].seq) : null };
+  }
+
+  /** Cancels the job if it has not ended, keeping its record; `reason` goes in its error message. */
+  cancel(id: string, reason = 'cancelled by request'): JobRecord {
+    const job = this.#job(id);
+    if (!isEnded(job.status)) {
+      job.error = reason;
+      this.#end(job, 'cancelled');
     }
     return job;
   }
 
-  get(id: string): Job {
-    const job = this.#jobs.get(id);
-    if (job === undefined) throw new JobNotFound(id);
-    return job;
-  }
-
-  /** Newest first. */
-  list(status?: JobStatus): Job[] {
-    const jobs = [...this.#jobs.values()].reverse();
-    return status === undefined ? jobs : jobs.filter((j) => j.status === status);
-  }
-
   /** Cancels the job if it has not ended, frees its result and forgets it. */
   remove(id: string): void {
-    const job = this.get(id);
-    if (!ended(job.status)) this.#end(job, 'cancelled');
-    this.#forget(job);
+    const job = this.#job(id);
+    if (!isEnded(job.status)) this.#end(job, 'cancelled');
+    const held = heldBytes(job);
+    this.#retention.drop(job);
+    releaseAll(job);
+    this.#jobs.delete(job.id);
+    // A full collection costs tens of milliseconds: worth it to return a large result at once only.
+    if (held >= RECLAIM_MIN_BYTES) this.#opts.pool.reclaim();
   }
 
   /** Resolves when the job ends or after `seconds`, whichever comes first. */
-  async waitFor(job: Job, seconds: number): Promise<void> {
-    if (ended(job.status) || seconds <= 0) return;
+  async waitFor(record: JobRecord, seconds: number): Promise<void> {
+    const job = this.#job(record.id);
+    if (isEnded(job.status) || seconds <= 0) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, seconds * 1000);
       job.waiters.push(() => {
@@ -194,35 +237,14 @@ export class JobEngine {
     });
   }
 
-  result(job: Job): JobResult {
-    return {
-      dtype: RESULT_DTYPE[job.spec.op],
-      buffer: job.result?.buffer,
-      top: job.top,
-    };
+  /** Calls `listener` whenever a job ends. */
+  onEnd(listener: (job: JobRecord) => void): void {
+    this.#endListeners.push(listener);
   }
 
-  view(job: Job): JobView {
-    const { spec } = job;
-    const rowsTotal = spec.rows.end - spec.rows.start;
-    return {
-      id: job.id,
-      datasetId: job.datasetId,
-      op: spec.op,
-      params: spec.vector === null ? spec.params : { ...spec.params, vector: Array.from(spec.vector) },
-      rows: { start: spec.rows.start, end: spec.rows.end },
-      ...(spec.top === undefined ? {} : { top: { k: spec.top.k, largest: spec.top.largest } }),
-      status: job.status,
-      progress: {
-        rowsDone:
-          job.status === 'succeeded' ? rowsTotal : Math.min(rowsTotal, Atomics.load(job.control, ROWS_DONE)),
-        rowsTotal,
-      },
-      createdAt: job.createdAt,
-      startedAt: job.startedAt,
-      finishedAt: job.finishedAt,
-      ...(job.error === undefined ? {} : { error: { message: job.error } }),
-    };
+  result(record: JobRecord): JobResult {
+    const job = this.#job(record.id);
+    return { dtype: job.op.result, buffer: job.result?.buffer, top: job.topResult };
   }
 
   get resultBytes(): number {
@@ -243,14 +265,26 @@ export class JobEngine {
   }
 
   /**
-   * Stops taking jobs, lets running ones finish for up to `graceSeconds`, then cancels the rest.
+   * Stops taking jobs, lets running and queued ones go on in order for up to `graceSeconds`, then
+   * cancels the rest.
    */
   async shutdown(graceSeconds: number): Promise<void> {
     this.#accepting = false;
-    const unfinished = [...this.#jobs.values()].filter((j) => !ended(j.status));
+    const unfinished = [...this.#jobs.values()].filter((j) => !isEnded(j.status));
     const deadline = Date.now() + graceSeconds * 1000;
     for (const job of unfinished) await this.waitFor(job, Math.max(0, (deadline - Date.now()) / 1000));
-    for (const job of unfinished) if (!ended(job.status)) this.#end(job, 'cancelled');
+    for (const job of unfinished) {
+      if (!isEnded(job.status)) {
+        job.error = 'cancelled: rowpool shut down before the job could finish';
+        this.#end(job, 'cancelled');
+      }
+    }
+  }
+
+  #job(id: string): Job {
+    const job = this.#jobs.get(id);
+    if (job === undefined) throw new JobNotFound(id);
+    return job;
   }
 
   #start(job: Job): void {
@@ -260,61 +294,49 @@ export class JobEngine {
   }
 
   #pump(): void {
-    while (this.#inFlight < this.#maxInFlight && this.#runnable.length > 0) {
-      const job = this.#runnable.shift()!;
+    while (this.#inFlight < this.#maxInFlight) {
+      const job = this.#scheduler.next();
+      if (job === undefined) return;
       const r0 = job.bounds[job.nextChunk];
       const r1 = job.bounds[job.nextChunk + 1];
       job.nextChunk++;
-      if (job.nextChunk < job.bounds.length - 1) this.#runnable.push(job);
-      if (job.status === 'queued') this.#start(job);
       void this.#runChunk(job, r0, r1);
     }
   }
 
   async #runChunk(job: Job, r0: number, r1: number): Promise<void> {
     const dataset = job.dataset!;
-    const { spec } = job;
-    const task: ChunkTask = {
-      op: spec.op,
-      dtype: dataset.dtype,
-      datasetId: dataset.id,
-      data: dataset.buffer,
-      memory: dataset.memory,
-      rows: dataset.rows,
-      rowLength: dataset.rowLength,
-      ddof: spec.ddof,
-      ord: spec.ord,
-      q: spec.q,
-      vector: spec.vector === null ? null : (spec.vector.buffer as SharedArrayBuffer),
-      slots: spec.vector === null ? null : this.#vectorSlots.slotsFor(dataset),
-      vectorTag: job.vectorTag,
-      r0,
-      r1,
+    const vectorSlots =
+      job.vectorTag === 0 || job.op.vector !== 'row' ? null : this.#vectorSlotsOf(dataset, job.vectorTag);
+    const task = chunkTask(job.op.name, job.taskParams, dataset, r0, r1, {
       result: job.result!.buffer,
-      resultIndex: r0 - spec.rows.start,
+      resultIndex: r0 - job.rows.start,
       control: job.control.buffer as SharedArrayBuffer,
-    };
+      vectorSlots,
+    });
     const { metrics } = this.#opts;
     this.#inFlight++;
     job.inFlight++;
+    this.#scheduler.sent(job);
     const sent = performance.now();
     try {
       const outcome = await this.#opts.pool.run(task);
       const total = (performance.now() - sent) / 1000;
       metrics.taskRun.observe(outcome.runSeconds);
       metrics.taskWait.observe(Math.max(0, total - outcome.runSeconds));
-      metrics.rowsProcessed.inc({ op: spec.op }, outcome.rowsDone);
+      metrics.rowsProcessed.inc({ op: job.op.name }, outcome.rowsDone);
     } catch (err) {
-      if (!ended(job.status)) {
+      if (!isEnded(job.status)) {
         job.error = (err as Error).message || String(err);
         this.#end(job, 'failed');
       }
     } finally {
       this.#inFlight--;
       job.inFlight--;
-      if (job.status === 'running' && job.inFlight === 0 && job.nextChunk === job.bounds.length - 1) {
+      this.#scheduler.returned(job);
+      if (job.status === 'running' && job.inFlight === 0 && !hasChunksLeft(job)) {
         this.#succeed(job);
-      } else if (ended(job.status) && job.inFlight === 0 && job.status !== 'succeeded') {
+      } else if (isEnded(job.status) && job.inFlight === 0 && job.status !== 'succeeded') {
         // A cancelled chunk may have held the last worker-side handle on a deleted dataset.
         this.#opts.pool.reclaim();
       }
@@ -322,16 +344,20 @@ export class JobEngine {
     }
   }
 
+  #vectorSlotsOf(dataset: Dataset, tag: number): ChunkTask['vectorSlots'] {
+    const slots = this.#vectorSlots.slotsFor(dataset);
+    return slots === null ? null : { slots, tag };
+  }
+
   #succeed(job: Job): void {
-    const { top } = job.spec;
+    const { top } = job;
     if (top !== undefined && job.result !== undefined) {
       const { buffer, reservation } = job.result;
-      const rows = job.spec.rows.end - job.spec.rows.start;
-      const values =
-        RESULT_DTYPE[job.spec.op] === 'int64' ? readInt64(buffer, rows) : new Float64Array(buffer);
+      const rows = job.rows.end - job.rows.start;
+      const values = job.op.result === 'int64' ? readInt64(buffer, rows) : new Float64Array(buffer);
       try {
         // k may be any size the client likes; more than the rows returns them all.
-        job.top = topK(values, job.spec.rows.start, Math.min(top.k, rows), top.largest);
+        job.topResult = topK(values, job.rows.start, Math.min(top.k, rows), top.largest);
       } catch (err) {
         job.error = (err as Error).message;
         this.#end(job, 'failed');
@@ -340,9 +366,12 @@ export class JobEngine {
       reservation.release();
       job.result = undefined;
       try {
-        job.topReservation = this.#opts.budget.reserve(job.top.indices.length * 16, "the job's top-k result");
+        job.topReservation = this.#opts.budget.reserve(
+          job.topResult.indices.length * 16,
+          "the job's top-k result",
+        );
       } catch (err) {
-        job.top = undefined;
+        job.topResult = undefined;
         job.error = (err as Error).message;
         this.#end(job, 'failed');
         return;
@@ -351,25 +380,27 @@ export class JobEngine {
     this.#end(job, 'succeeded');
   }
 
-  #end(job: Job, status: 'succeeded' | 'failed' | 'cancelled'): void {
+  #end(job: Job, status: EndStatus): void {
     const { metrics, log } = this.#opts;
     Atomics.store(job.control, CANCEL, status === 'succeeded' ? 0 : 1);
-    const index = this.#runnable.indexOf(job);
-    if (index >= 0) this.#runnable.splice(index, 1);
+    for (const started of this.#scheduler.remove(job)) this.#start(started);
     job.dataset = undefined;
-    if (status !== 'succeeded') this.#freeResult(job);
+    if (status !== 'succeeded') {
+      job.result?.reservation.release();
+      job.result = undefined;
+    }
     const seconds = job.startedAt === null ? 0 : (performance.now() - job.startedMs) / 1000;
     // Counted before the status turns final, so whoever sees the job ended also sees it counted.
-    metrics.jobs.inc({ op: job.spec.op, status });
-    if (job.startedAt !== null) metrics.jobDuration.observe({ op: job.spec.op }, seconds);
+    metrics.jobs.inc({ op: job.op.name, status });
+    if (job.startedAt !== null) metrics.jobDuration.observe({ op: job.op.name }, seconds);
     job.status = status;
     job.finishedAt = new Date().toISOString();
     log.info(
       {
         jobId: job.id,
         datasetId: job.datasetId,
-        op: job.spec.op,
-        rows: job.spec.rows.end - job.spec.rows.start,
+        op: job.op.name,
+        rows: job.rows.end - job.rows.start,
         durationMs: Math.round(seconds * 1e6) / 1e3,
         status,
         ...(job.error === undefined ? {} : { error: job.error }),
@@ -377,80 +408,17 @@ export class JobEngine {
       'job ended',
     );
     for (const wake of job.waiters.splice(0)) wake();
-    this.#trimFinished();
-  }
-
-  #freeResult(job: Job): void {
-    job.result?.reservation.release();
-    job.result = undefined;
-  }
-
-  /** Everything a forgotten job held: its result and its vector. */
-  #freeAll(job: Job): void {
-    this.#freeResult(job);
-    job.vectorReservation?.release();
-    job.vectorReservation = undefined;
-    job.topReservation?.release();
-    job.topReservation = undefined;
-    job.top = undefined;
-  }
-
-  #forget(job: Job): void {
-    const held = this.#heldBytes(job);
-    this.#freeAll(job);
-    this.#jobs.delete(job.id);
-    // A full collection costs tens of milliseconds: worth it to return a large result at once only.
-    if (held >= RECLAIM_MIN_BYTES) this.#opts.pool.reclaim();
+    for (const listener of this.#endListeners) listener(job);
+    this.#retention.keep(job);
+    this.#pump();
   }
 
   #cancelJobsOf(datasetId: string): void {
     for (const job of this.#jobs.values()) {
-      if (job.datasetId === datasetId && !ended(job.status)) this.#end(job, 'cancelled');
-    }
-  }
-
-  #heldBytes(job: Job): number {
-    return (
-      (job.result?.reservation.bytes ?? 0) +
-      (job.vectorReservation?.bytes ?? 0) +
-      (job.topReservation?.bytes ?? 0)
-    );
-  }
-
-  #evictableBytes(): number {
-    let sum = 0;
-    for (const job of this.#jobs.values()) if (ended(job.status)) sum += this.#heldBytes(job);
-    return sum;
-  }
-
-  /** Frees finished results, oldest first, until `bytes` more are free or none are left. */
-  #evict(bytes: number): void {
-    let freed = 0;
-    for (const job of [...this.#jobs.values()]) {
-      if (freed >= bytes) break;
-      const held = this.#heldBytes(job);
-      if (ended(job.status) && held > 0) {
-        freed += held;
-        this.#opts.log.info({ jobId: job.id, bytes: held }, 'job evicted for memory');
-        this.#jobs.delete(job.id);
-        this.#freeAll(job);
-      }
-    }
-    if (freed > 0) this.#opts.pool.reclaim();
-  }
-
-  #trimFinished(): void {
-    let finished = 0;
-    for (const job of this.#jobs.values()) if (ended(job.status)) finished++;
-    for (const job of [...this.#jobs.values()]) {
-      if (finished <= MAX_FINISHED_JOBS) break;
-      if (ended(job.status)) {
-        this.#jobs.delete(job.id);
-        this.#freeAll(job);
-        finished--;
+      if (job.datasetId === datasetId && !isEnded(job.status)) {
+        job.error = `cancelled: dataset ${datasetId} was deleted`;
+        this.#end(job, 'cancelled');
       }
     }
   }
 }
-
-export type { Job };

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Reclaimer } from '../reclaim.js';
 import { workerBeside, workerExecArgv } from '../worker-file.js';
-import type { ChunkOutcome, ChunkTask, WorkerData } from './task.js';
+import { type ChunkOutcome, type ChunkTask, chunkTask, type WorkerData } from './task.js';
 
 export const DEFAULT_WORKER = workerBeside('worker', import.meta.url);
 
@@ -63,26 +63,21 @@ export function createPool(
       const tiny = new SharedArrayBuffer(8);
       // A float64 dataset in a WebAssembly memory, rows long enough for SIMD: each worker compiles now.
       const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-      const empty: ChunkTask = {
-        op: 'sum',
-        dtype: 'float64',
-        datasetId: '',
-        data: memory.buffer as unknown as SharedArrayBuffer,
-        memory,
-        rows: 0,
-        rowLength: 128,
-        ddof: 0,
-        ord: 2,
-        q: 0,
-        vector: null,
-        slots: null,
-        vectorTag: 0,
-        r0: 0,
-        r1: 0,
-        result: tiny,
-        resultIndex: 0,
-        control: tiny,
-      };
+      const empty = chunkTask(
+        'sum',
+        {},
+        {
+          id: '',
+          dtype: 'float64',
+          buffer: memory.buffer as unknown as SharedArrayBuffer,
+          memory,
+          rows: 0,
+          rowLength: 128,
+        },
+        0,
+        0,
+        { result: tiny, resultIndex: 0, control: tiny },
+      );
       await Promise.all(Array.from({ length: threads }, () => piscina.run(empty)));
     },
     reclaim: () => reclaimer.reclaim(),

@@ -1,63 +1,90 @@
 import { formatNpyHeader } from '../datasets/npy.js';
-import type { JobResult } from './engine.js';
-import { readInt64 } from './topk.js';
+import { readInt64 } from '../int64.js';
+import type { JobResult } from './job.js';
 
 /**
- * A job's result as JSON, CSV or .npy. JSON has no NaN or infinities, so those are written as the
- * strings "NaN", "Infinity" and "-Infinity"; fast-json-stringify cannot do that (or take typed
- * arrays), so results are written here and sent as ready-made text.
+ * A job's result as JSON, CSV or .npy, produced a piece at a time so a result of any size is sent
+ * with backpressure and never held as one string. JSON has no NaN or infinities, so those are
+ * written as the strings "NaN", "Infinity" and "-Infinity"; CSV writes them as nan, inf and -inf.
  */
+
+/** Values per piece: big enough that a piece costs little, small enough to keep memory flat. */
+const VALUES_PER_PIECE = 65536;
+
 function jsonNumber(v: number): string {
   if (Number.isFinite(v)) return String(v);
   return Number.isNaN(v) ? '"NaN"' : v > 0 ? '"Infinity"' : '"-Infinity"';
 }
 
-function csvNumber(v: number): string {
+function formatCsvNumber(v: number): string {
   if (Number.isFinite(v)) return String(v);
   return Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
 }
 
-function values(result: JobResult, rows: number): ArrayLike<number> {
+/** The values of rows [start, end) of a per-row result. */
+function valuesOf(result: JobResult, start: number, end: number): ArrayLike<number> {
   const buffer = result.buffer!;
-  return result.dtype === 'int64' ? readInt64(buffer, rows) : new Float64Array(buffer);
-}
-
-function join(list: ArrayLike<number>, format: (v: number) => string, separator: string): string {
-  const parts = new Array<string>(list.length);
-  for (let i = 0; i < list.length; i++) parts[i] = format(list[i]);
-  return parts.join(separator);
-}
-
-export function resultJson(jobId: string, result: JobResult, rows: number): string {
-  if (result.top !== undefined) {
-    const { indices, values: topValues } = result.top;
-    return `{"jobId":${JSON.stringify(jobId)},"indices":[${indices.join(',')}],"values":[${join(topValues, jsonNumber, ',')}]}`;
+  if (result.dtype === 'int64') {
+    return readInt64(buffer.slice(start * 8, end * 8), end - start);
   }
-  return `{"jobId":${JSON.stringify(jobId)},"dtype":"${result.dtype}","shape":[${rows}],"data":[${join(values(result, rows), jsonNumber, ',')}]}`;
+  return new Float64Array(buffer, start * 8, end - start);
 }
 
-export function resultCsv(result: JobResult, rows: number): string {
-  if (result.top !== undefined) {
-    const { indices, values: topValues } = result.top;
-    const lines = indices.map((index, i) => `${index},${csvNumber(topValues[i])}`);
-    return `index,value\n${lines.join('\n')}${lines.length > 0 ? '\n' : ''}`;
+/** `format(v)` of every value, with `separator` between them and after the last when `trailing`. */
+function* joined(
+  result: JobResult,
+  rows: number,
+  format: (v: number) => string,
+  separator: string,
+  trailing: boolean,
+): Generator<string> {
+  for (let start = 0; start < rows; start += VALUES_PER_PIECE) {
+    const end = Math.min(rows, start + VALUES_PER_PIECE);
+    const values = valuesOf(result, start, end);
+    const parts = new Array<string>(values.length);
+    for (let i = 0; i < values.length; i++) parts[i] = format(values[i]);
+    const last = end === rows;
+    yield parts.join(separator) + (last && !trailing ? '' : separator);
   }
-  const text = join(values(result, rows), csvNumber, '\n');
-  return rows > 0 ? `${text}\n` : '';
+}
+
+export function* resultJson(jobId: string, result: JobResult, rows: number): Generator<string> {
+  if (result.top !== undefined) {
+    const { indices, values } = result.top;
+    yield `{"jobId":${JSON.stringify(jobId)},"indices":[${indices.join(',')}],"values":[${values.map(jsonNumber).join(',')}]}`;
+    return;
+  }
+  yield `{"jobId":${JSON.stringify(jobId)},"dtype":"${result.dtype}","shape":[${rows}],"data":[`;
+  yield* joined(result, rows, jsonNumber, ',', false);
+  yield ']}';
+}
+
+export function* resultCsv(result: JobResult, rows: number): Generator<string> {
+  if (result.top !== undefined) {
+    const { indices, values } = result.top;
+    const lines = indices.map((index, i) => `${index},${formatCsvNumber(values[i])}\n`);
+    yield `index,value\n${lines.join('')}`;
+    return;
+  }
+  yield* joined(result, rows, formatCsvNumber, '\n', true);
 }
 
 /** `<f8`/`<i8` for a plain result; a structured array of (index <i8, value <f8) for top-k. */
-export function resultNpy(result: JobResult, rows: number): Buffer {
+export function* resultNpy(result: JobResult, rows: number): Generator<Buffer> {
   if (result.top !== undefined) {
-    const { indices, values: topValues } = result.top;
-    const header = formatNpyHeader("[('index', '<i8'), ('value', '<f8')]", [indices.length]);
+    const { indices, values } = result.top;
+    yield formatNpyHeader("[('index', '<i8'), ('value', '<f8')]", [indices.length]);
     const body = Buffer.alloc(indices.length * 16);
     for (let i = 0; i < indices.length; i++) {
       body.writeBigInt64LE(BigInt(indices[i]), i * 16);
-      body.writeDoubleLE(topValues[i], i * 16 + 8);
+      body.writeDoubleLE(values[i], i * 16 + 8);
     }
-    return Buffer.concat([header, body]);
+    yield body;
+    return;
   }
-  const header = formatNpyHeader(result.dtype === 'int64' ? '<i8' : '<f8', [rows]);
-  return Buffer.concat([header, Buffer.from(result.buffer!, 0, rows * 8)]);
+  yield formatNpyHeader(result.dtype === 'int64' ? '<i8' : '<f8', [rows]);
+  const piece = VALUES_PER_PIECE * 8 * 16;
+  for (let at = 0; at < rows * 8; at += piece) {
+    yield Buffer.from(result.buffer!, at, Math.min(piece, rows * 8 - at));
+  }
 }

@@ -1,5 +1,4 @@
-import type { DType } from '../datasets/dtypes.js';
-import type { OpName } from './kernels/index.js';
+import type { TaskDataset } from './block-runner.js';
 import type { VectorSlots } from './vector-slots.js';
 
 /**
@@ -7,26 +6,16 @@ import type { VectorSlots } from './vector-slots.js';
  * shares rather than copies, so a task carries only a handful of numbers across threads.
  */
 export interface ChunkTask {
-  readonly op: OpName;
-  readonly dtype: DType;
-  readonly datasetId: string;
-  readonly data: SharedArrayBuffer;
-  /** The WebAssembly memory behind `data` for a float64 dataset kept in one, else null. */
-  readonly memory: WebAssembly.Memory | null;
-  readonly rows: number;
-  readonly rowLength: number;
-  readonly ddof: number;
-  readonly ord: number;
-  readonly q: number;
-  /** The query vector of dot, cosine and euclidean as float64, shared by all chunks of the job. */
-  readonly vector: SharedArrayBuffer | null;
-  /** Where the worker may put the vector in `memory` (see vector-slots.ts), if anywhere. */
-  readonly slots: VectorSlots | null;
-  /** Names the job's vector, so a slot that holds it already is not written again. */
-  readonly vectorTag: number;
+  readonly op: string;
+  /** The op's params as its `prepare` made them, the same object for every chunk of the job. */
+  readonly params: unknown;
+  readonly dataset: TaskDataset;
+  /** Where the worker may put params.vector in the dataset's memory for the SIMD kernels, if anywhere. */
+  readonly vectorSlots: { readonly slots: VectorSlots; readonly tag: number } | null;
   readonly r0: number;
   readonly r1: number;
   readonly result: SharedArrayBuffer;
+  /** The slot in `result` for row r0. */
   readonly resultIndex: number;
   /** Int32 cells shared by the job's chunks: [CANCEL] set to stop, [ROWS_DONE] progress. */
   readonly control: SharedArrayBuffer;
@@ -46,4 +35,38 @@ export interface ChunkOutcome {
 /** Workers run an extra full GC whenever this Int32 cell changes (see reclaim.ts). */
 export interface WorkerData {
   readonly reclaimSignal: SharedArrayBuffer;
+}
+
+/** Where a chunk's results go and how it is steered. */
+export interface ChunkOutput {
+  readonly result: SharedArrayBuffer;
+  readonly resultIndex: number;
+  readonly control: SharedArrayBuffer;
+  readonly vectorSlots?: ChunkTask['vectorSlots'];
+}
+
+/**
+ * The task for dataset rows [r0, r1) of a job. Only the fields of the dataset a worker needs are
+ * sent: its name and shape stay on the main thread.
+ */
+export function chunkTask(
+  op: string,
+  params: unknown,
+  dataset: TaskDataset,
+  r0: number,
+  r1: number,
+  output: ChunkOutput,
+): ChunkTask {
+  const { id, dtype, buffer, memory, rows, rowLength } = dataset;
+  return {
+    op,
+    params,
+    dataset: { id, dtype, buffer, memory, rows, rowLength },
+    vectorSlots: output.vectorSlots ?? null,
+    r0,
+    r1,
+    result: output.result,
+    resultIndex: output.resultIndex,
+    control: output.control,
+  };
 }

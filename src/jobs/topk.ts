@@ -11,16 +11,6 @@ export interface TopK {
   values: number[];
 }
 
-const TWO_POW_32 = 4294967296;
-
-/** Reads `count` little-endian int64 values (such as argmax results) as numbers. */
-export function readInt64(buffer: ArrayBufferLike, count: number): Float64Array {
-  const halves = new Int32Array(buffer, 0, count * 2);
-  const out = new Float64Array(count);
-  for (let i = 0; i < count; i++) out[i] = halves[2 * i + 1] * TWO_POW_32 + (halves[2 * i] >>> 0);
-  return out;
-}
-
 /** Whether the value at position a ranks ahead of the one at position b. */
 function ahead(values: ArrayLike<number>, a: number, b: number, largest: boolean): boolean {
   const va = values[a];

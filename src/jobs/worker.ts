@@ -1,7 +1,7 @@
 import { workerData } from 'node:worker_threads';
+import { opNamed } from '../ops/registry.js';
 import { collectOnSignal } from '../reclaim.js';
-import { runRows } from './kernels/index.js';
-import { simdKernelFor, VECTOR_OPS } from './kernels/rows-simd.js';
+import { blockRunner, type SimdPlace, simdKernelOf } from './block-runner.js';
 import { type SimdKernels, simdKernels } from './kernels/simd.js';
 import { CANCEL, type ChunkOutcome, type ChunkTask, ROWS_DONE, type WorkerData } from './task.js';
 import { claimSlot, releaseSlot } from './vector-slots.js';
@@ -32,56 +32,37 @@ function kernelsFor(datasetId: string, memory: WebAssembly.Memory): SimdKernels 
 export default function runChunk(task: ChunkTask): ChunkOutcome {
   const started = performance.now();
   const control = new Int32Array(task.control);
+  const op = opNamed(task.op);
+  const { dataset, params } = task;
   const blockRows =
-    task.op === 'strided_mean' ? 1 : Math.max(1, Math.floor(BLOCK_ELEMENTS / Math.max(1, task.rowLength)));
-  const params = {
-    ddof: task.ddof,
-    ord: task.ord,
-    q: task.q,
-    vector: task.vector === null ? undefined : new Float64Array(task.vector),
-  };
-  const simd =
-    task.memory !== null &&
-    task.dtype === 'float64' &&
-    simdKernelFor(task.op, params, task.rowLength) !== undefined
-      ? kernelsFor(task.datasetId, task.memory)
-      : null;
-  const spec = {
-    op: task.op,
-    dtype: task.dtype,
-    data: task.data,
-    dataByteOffset: 0,
-    rows: task.rows,
-    rowLength: task.rowLength,
-    params,
-    r0: task.r0,
-    r1: task.r0,
-    result: task.result,
-    resultIndex: task.resultIndex,
-    simd,
-    vectorAt: -1,
-  };
+    op.scope === 'dataset' ? 1 : Math.max(1, Math.floor(BLOCK_ELEMENTS / Math.max(1, dataset.rowLength)));
+  const memory = dataset.memory;
+  const useSimd = memory !== null && simdKernelOf(op, params, dataset) !== undefined;
+  let vectorAt = -1;
   let done = 0;
   let cancelled = false;
   try {
-    if (simd !== null && task.slots !== null && params.vector !== undefined && VECTOR_OPS.has(task.op)) {
-      spec.vectorAt = claimSlot(task.memory!, task.slots, task.vectorTag, params.vector);
+    let simd: SimdPlace | null = null;
+    if (useSimd) {
+      const vector = (params as { vector?: Float64Array }).vector;
+      if (op.vector === 'row' && task.vectorSlots !== null && vector !== undefined) {
+        vectorAt = claimSlot(memory, task.vectorSlots.slots, task.vectorSlots.tag, vector);
+      }
+      simd = { kernels: kernelsFor(dataset.id, memory), vectorAt };
     }
+    const run = blockRunner(op, params, dataset, task.result, simd);
     for (let r = task.r0; r < task.r1; r += blockRows) {
       if (Atomics.load(control, CANCEL) !== 0) {
         cancelled = true;
         break;
       }
       const end = Math.min(task.r1, r + blockRows);
-      spec.r0 = r;
-      spec.r1 = end;
-      spec.resultIndex = task.resultIndex + (r - task.r0);
-      runRows(spec);
+      run(r, end, task.resultIndex + (r - task.r0));
       Atomics.add(control, ROWS_DONE, end - r);
       done += end - r;
     }
   } finally {
-    if (spec.vectorAt >= 0) releaseSlot(task.memory!, spec.vectorAt);
+    if (vectorAt >= 0) releaseSlot(memory!, vectorAt);
   }
   return { rowsDone: done, cancelled, runSeconds: (performance.now() - started) / 1000 };
 }

@@ -9,6 +9,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     logLevel: 'silent',
     memoryLimit: 256 * 2 ** 20,
     threads: 2,
+    maxRunningJobs: 2,
     shutdownGraceSeconds: 2,
     textBodyLimit: 8 * 2 ** 20,
     apiToken: undefined,
@@ -18,7 +19,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   };
 }
 
-/** An app ready for inject(); pass `listen: true` for supertest over a real socket. */
+/** An app ready for inject(); `supertest(app.server)` drives it over a real socket. */
 export async function testApp(
   overrides: Partial<Config> = {},
   options: AppOptions = {},

@@ -1,21 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { DType } from '../../src/datasets/dtypes.js';
 import { FLOAT16_TO_FLOAT64 } from '../../src/jobs/kernels/convert.js';
-import {
-  flatSum,
-  type KernelParams,
-  type OpName,
-  RESULT_DTYPE,
-  type RowsSpec,
-  runRows,
-} from '../../src/jobs/kernels/index.js';
-import { readInt64 } from '../../src/jobs/topk.js';
+import { flatSum } from '../../src/jobs/kernels/pairwise.js';
+import { validateParams } from '../../src/ops/params.js';
+import { opNamed } from '../../src/ops/registry.js';
 import { float16Value, mismatches } from '../helpers/fixtures.js';
+import { runRows, type TestParams } from '../helpers/run-rows.js';
 
-const DEFAULTS: KernelParams = { ddof: 0, ord: 2, q: 0.5, vector: undefined };
+const DEFAULTS: TestParams = { ddof: 0, ord: 2, q: 0.5 };
 
 interface RunOptions {
-  readonly params?: Partial<KernelParams>;
+  readonly params?: TestParams;
   /** Dataset rows to compute (default all); results come back in a buffer of just those rows. */
   readonly r0?: number;
   readonly r1?: number;
@@ -23,7 +18,7 @@ interface RunOptions {
 
 /** Runs `op` over `data` (the whole dataset, rows x rowLength) in one call and returns the results. */
 function run(
-  op: OpName,
+  op: string,
   dtype: DType,
   data: ArrayBufferView,
   rows: number,
@@ -31,23 +26,16 @@ function run(
   options: RunOptions = {},
 ): Float64Array {
   const { r0 = 0, r1 = rows } = options;
-  const result = new ArrayBuffer((r1 - r0) * 8);
-  runRows({
+  return runRows({
     op,
     dtype,
-    data: data.buffer,
-    dataByteOffset: data.byteOffset,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     rows,
     rowLength,
     params: { ...DEFAULTS, ...options.params },
     r0,
     r1,
-    result,
-    resultIndex: 0,
-    simd: null,
-    vectorAt: -1,
   });
-  return RESULT_DTYPE[op] === 'int64' ? readInt64(result, r1 - r0) : new Float64Array(result);
 }
 
 /** A deterministic spread of magnitudes, so that the order of summation shows in the last bits. */
@@ -181,35 +169,24 @@ describe('results and row ranges', () => {
     expect(Array.from(run('sum', 'int64', big, 2, 3))).toEqual([2, 7]);
   });
 
-  it('refuses specs the engine should have refused', () => {
-    const spec = (overrides: Partial<RowsSpec>): RowsSpec => ({
-      op: 'sum',
-      dtype: 'int16',
-      data: data.buffer,
-      dataByteOffset: 0,
-      rows: 6,
-      rowLength: 4,
-      params: DEFAULTS,
-      r0: 0,
-      r1: 6,
-      result: new ArrayBuffer(48),
-      resultIndex: 0,
-      simd: null,
-      vectorAt: -1,
-      ...overrides,
-    });
-    expect(() => runRows(spec({ r1: 7 }))).toThrow(/not within the dataset's 6 rows/);
-    expect(() => runRows(spec({ op: 'dot' }))).toThrow(/needs a vector of 4 values/);
-    expect(() => runRows(spec({ op: 'norm', params: { ...DEFAULTS, ord: 3 } }))).toThrow(
-      /ord must be 1, 2 or Infinity/,
+  it('refuses at validation what a kernel could not run, naming what is wrong', () => {
+    const shape = { dtype: 'int16' as const, rows: 6, rowLength: 4 };
+    const check =
+      (op: string, params: object, on = shape) =>
+      () =>
+        validateParams(opNamed(op), params, on);
+    expect(check('dot', {})).toThrow(/op dot needs params.vector, a list of 4 numbers/);
+    expect(check('dot', { vector: [1, 2] })).toThrow(
+      /params.vector has 2 numbers but the dataset's rows have 4/,
     );
-    expect(() => runRows(spec({ op: 'quantile', params: { ...DEFAULTS, q: 1.5 } }))).toThrow(
-      /q must be in \[0, 1\]/,
+    expect(check('norm', { ord: 3 })).toThrow(/body.params.ord must be one of 1, 2, "inf"/);
+    expect(check('quantile', { q: 1.5 })).toThrow(/body.params.q must be <= 1/);
+    expect(check('var', { ddof: -1 })).toThrow(/body.params.ddof must be >= 0/);
+    expect(check('min', {}, { ...shape, rowLength: 0 })).toThrow(/undefined on rows of length 0/);
+    expect(check('norm', { ord: 'inf' }, { ...shape, rowLength: 0 })).toThrow(
+      /norm with ord "inf" is undefined/,
     );
-    expect(() => runRows(spec({ op: 'var', params: { ...DEFAULTS, ddof: -1 } }))).toThrow(/ddof/);
-    expect(() => runRows(spec({ op: 'min', rows: 6, rowLength: 0 }))).toThrow(
-      /undefined on rows of length 0/,
-    );
+    expect(check('mean', { ddof: 1 })).toThrow(/unknown param "ddof" for op mean; it takes no params/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type KernelParams, type OpName, runRows } from '../../src/jobs/kernels/index.js';
 import { type SimdKernels, simdKernels } from '../../src/jobs/kernels/simd.js';
+import { runRows, type TestParams } from '../helpers/run-rows.js';
 
 let wasmCalls = 0;
 
@@ -17,7 +17,7 @@ function counted(memory: WebAssembly.Memory): SimdKernels {
   return wrapped as unknown as SimdKernels;
 }
 
-const OPS_WITH_SIMD: readonly [OpName, Partial<KernelParams>][] = [
+const OPS_WITH_SIMD: readonly [string, TestParams][] = [
   ['sum', {}],
   ['mean', {}],
   ['var', { ddof: 1 }],
@@ -39,40 +39,22 @@ function rows(count: number, n: number): Float64Array {
 }
 
 /** Runs one op over all rows in blocks of 3, with or without the SIMD kernels, and the vector in the memory. */
-function run(
-  op: OpName,
-  extra: Partial<KernelParams>,
-  data: Float64Array,
-  n: number,
-  simd: boolean,
-): number[] {
-  const count = data.length / n;
+function run(op: string, extra: TestParams, data: Float64Array, n: number, simd: boolean): number[] {
   const vector = Float64Array.from({ length: n }, (_, i) => Math.cos(i * 0.3));
-  const bytes = data.byteLength + vector.byteLength;
-  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536), maximum: 65536, shared: true });
-  const buffer = memory.buffer as unknown as SharedArrayBuffer;
-  new Float64Array(buffer, 0, data.length).set(data);
-  new Float64Array(buffer, data.byteLength, n).set(vector);
-  const result = new SharedArrayBuffer(count * 8);
-  const params: KernelParams = { ddof: 0, ord: 2, q: 0, vector, ...extra };
-  for (let r0 = 0; r0 < count; r0 += 3) {
+  const params = op === 'dot' || op === 'cosine' || op === 'euclidean' ? { ...extra, vector } : extra;
+  return Array.from(
     runRows({
       op,
       dtype: 'float64',
-      data: buffer,
-      dataByteOffset: 0,
-      rows: count,
+      data: new Uint8Array(data.buffer),
+      rows: data.length / n,
       rowLength: n,
       params,
-      r0,
-      r1: Math.min(count, r0 + 3),
-      result,
-      resultIndex: r0,
-      simd: simd ? counted(memory) : null,
-      vectorAt: simd ? data.byteLength : -1,
-    });
-  }
-  return Array.from(new Float64Array(result));
+      blockSizes: [3],
+      simd,
+      wrapSimd: simd ? counted : undefined,
+    }),
+  );
 }
 
 describe('SIMD block kernels', () => {

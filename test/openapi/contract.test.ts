@@ -321,6 +321,46 @@ describe('jobs', () => {
     expect(bad.json()).toEqual(documentedExample('get', '/v1/jobs', 400));
   });
 
+  test('events stream a job that has ended as one end event; cancel keeps the record', async () => {
+    const events = await api.inject({ method: 'GET', url: `/v1/jobs/${ids.mean}/events` });
+    expect(events.headers['content-type']).toMatch(/^text\/event-stream/);
+    const frames = events.body.split('\n\n').filter((f) => f.trim() !== '');
+    expect(frames).toHaveLength(1);
+    expect(frames[0]).toMatch(/^event: end\n/);
+    const data = JSON.parse(/\ndata: (.*)/.exec(frames[0])![1]);
+    expect(data).toMatchObject({
+      id: ids.mean,
+      status: 'succeeded',
+      progress: { rowsDone: 4, rowsTotal: 4 },
+    });
+    const json = await api.inject({
+      method: 'GET',
+      url: `/v1/jobs/${ids.mean}/events`,
+      headers: { accept: 'application/json' },
+    });
+    expect(json.statusCode).toBe(406);
+
+    gate.close();
+    const running = (await submit(ids.npy, { op: 'median' }, '')).json();
+    const cancelled = await api.inject({ method: 'POST', url: `/v1/jobs/${running.id}/cancel` });
+    expect(cancelled.statusCode).toBe(200);
+    expect(cancelled.json()).toMatchObject({
+      id: running.id,
+      status: 'cancelled',
+      error: { message: 'cancelled by request' },
+    });
+    release(1_000_000);
+    const kept = await api.inject({ method: 'GET', url: `/v1/jobs/${running.id}` });
+    expect(kept.json().status).toBe('cancelled');
+    expect((await api.inject({ method: 'DELETE', url: `/v1/jobs/${running.id}` })).statusCode).toBe(204);
+
+    const format = await api.inject({ method: 'GET', url: `/v1/jobs/${ids.mean}/result?format=xml` });
+    expect(format.statusCode).toBe(400);
+    const csv = await api.inject({ method: 'GET', url: `/v1/jobs/${ids.mean}/result?format=csv` });
+    expect(csv.body).toBe('1\n2\n3\n4\n');
+    expect(csv.headers['content-disposition']).toBe(`attachment; filename="${ids.mean}.csv"`);
+  });
+
   test('bad specs are 400, unknown ids 404', async () => {
     const vector = await submit(ids.npy, { op: 'cosine', params: { vector: [1, 2] } });
     expect(vector.statusCode).toBe(400);

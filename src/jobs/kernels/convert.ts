@@ -6,6 +6,7 @@
  * native loop is several times faster than any JavaScript loop; the others are unrolled by hand.
  */
 import type { DType } from '../../datasets/dtypes.js';
+import { TWO_POW_32 } from '../../int64.js';
 
 export type RawView =
   | Float64Array
@@ -35,8 +36,6 @@ export interface Converter<T extends RawView> extends Codec<T> {
   /** Writes elements `[start, start + n)` as float64 into `out[0..n)`. */
   convert(src: T, start: number, n: number, out: Float64Array): void;
 }
-
-const TWO_POW_32 = 4294967296;
 
 /** Every float16 bit pattern decoded once; a table lookup beats decoding bits per element. */
 export const FLOAT16_TO_FLOAT64: Float64Array = buildFloat16Table();

@@ -3,7 +3,7 @@
  * `src[off]` and writes one result per row from `out[slot]` on. One function per op keeps the row
  * loop and the summation it calls monomorphic and inlinable; the caller dispatches once per block.
  */
-import type { KernelParams, OpName } from './index.js';
+import { writeInt64 } from '../../int64.js';
 import {
   dotInLanes,
   pairwiseSum,
@@ -14,26 +14,19 @@ import {
 } from './pairwise.js';
 import { rowMedian, rowQuantile } from './select.js';
 
-export type IndexOp = 'argmin' | 'argmax' | 'count_nonzero';
-/** strided_mean reads across rows and has its own driver (strided.ts). */
-type FloatOp = Exclude<OpName, IndexOp | 'strided_mean'>;
-
-/** For index ops `out` views the int64 results as Int32 pairs: slot s is out[2s] (low half) and out[2s + 1]. */
-export type BlockKernel<O extends Float64Array | Int32Array> = (
-  src: Float64Array,
-  off: number,
-  rows: number,
-  n: number,
-  params: KernelParams,
-  out: O,
-  slot: number,
-) => void;
-
-const TWO_POW_32 = 4294967296;
-
-function writeInt64(out: Int32Array, slot: number, value: number): void {
-  out[2 * slot] = value >>> 0;
-  out[2 * slot + 1] = Math.floor(value / TWO_POW_32);
+/** The params each kernel reads, as the op registry (src/ops) prepares them. */
+export interface DdofParams {
+  readonly ddof: number;
+}
+export interface OrdParams {
+  readonly ord: 1 | 2 | 'inf';
+}
+export interface QuantileParams {
+  readonly q: number;
+}
+export interface VectorParams {
+  /** One value per row element, in shared memory so every task of the job reads the same copy. */
+  readonly vector: Float64Array;
 }
 
 function variance(src: Float64Array, off: number, n: number, ddof: number): number {
@@ -121,28 +114,88 @@ function rowCountNonzero(a: Float64Array, off: number, n: number): number {
   return n - zeros;
 }
 
-export const FLOAT_KERNELS: Readonly<Record<FloatOp, BlockKernel<Float64Array>>> = {
-  sum(src, off, rows, n, _params, out, slot) {
+/**
+ * One block kernel per op: rows [0, rows) of the block, row r at `src[off + r * n]`, its result in
+ * `out[slot + r]`. For the int64 ops `out` views the results as Int32 pairs (see int64.ts).
+ */
+export const ROW_KERNELS = {
+  sum(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    _params: unknown,
+    out: Float64Array,
+    slot: number,
+  ) {
     for (let r = 0; r < rows; r++) out[slot + r] = 0 + pairwiseSum(src, off + r * n, n);
   },
-  mean(src, off, rows, n, _params, out, slot) {
+  mean(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    _params: unknown,
+    out: Float64Array,
+    slot: number,
+  ) {
     for (let r = 0; r < rows; r++) out[slot + r] = (0 + pairwiseSum(src, off + r * n, n)) / n;
   },
-  min(src, off, rows, n, _params, out, slot) {
+  min(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    _params: unknown,
+    out: Float64Array,
+    slot: number,
+  ) {
     for (let r = 0; r < rows; r++) out[slot + r] = rowMin(src, off + r * n, n);
   },
-  max(src, off, rows, n, _params, out, slot) {
+  max(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    _params: unknown,
+    out: Float64Array,
+    slot: number,
+  ) {
     for (let r = 0; r < rows; r++) out[slot + r] = rowMax(src, off + r * n, n);
   },
-  var(src, off, rows, n, params, out, slot) {
+  var(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    params: DdofParams,
+    out: Float64Array,
+    slot: number,
+  ) {
     const ddof = params.ddof;
     for (let r = 0; r < rows; r++) out[slot + r] = variance(src, off + r * n, n, ddof);
   },
-  std(src, off, rows, n, params, out, slot) {
+  std(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    params: DdofParams,
+    out: Float64Array,
+    slot: number,
+  ) {
     const ddof = params.ddof;
     for (let r = 0; r < rows; r++) out[slot + r] = Math.sqrt(variance(src, off + r * n, n, ddof));
   },
-  norm(src, off, rows, n, params, out, slot) {
+  norm(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    params: OrdParams,
+    out: Float64Array,
+    slot: number,
+  ) {
     const ord = params.ord;
     if (ord === 2) {
       for (let r = 0; r < rows; r++) out[slot + r] = Math.sqrt(pairwiseSumSquares(src, off + r * n, n));
@@ -152,43 +205,104 @@ export const FLOAT_KERNELS: Readonly<Record<FloatOp, BlockKernel<Float64Array>>>
       for (let r = 0; r < rows; r++) out[slot + r] = rowMaxAbs(src, off + r * n, n);
     }
   },
-  median(src, off, rows, n, _params, out, slot) {
+  median(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    _params: unknown,
+    out: Float64Array,
+    slot: number,
+  ) {
     for (let r = 0; r < rows; r++) out[slot + r] = rowMedian(src, off + r * n, n);
   },
-  quantile(src, off, rows, n, params, out, slot) {
+  quantile(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    params: QuantileParams,
+    out: Float64Array,
+    slot: number,
+  ) {
     const q = params.q;
     for (let r = 0; r < rows; r++) out[slot + r] = rowQuantile(src, off + r * n, n, q);
   },
-  dot(src, off, rows, n, params, out, slot) {
+  dot(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    params: VectorParams,
+    out: Float64Array,
+    slot: number,
+  ) {
     // NumPy hands x @ v to BLAS, whose rounding is not pinned down. Summing in the SIMD kernel's lane
     // order everywhere makes a job's answer independent of which kernel ran it.
-    const v = params.vector!;
+    const v = params.vector;
     for (let r = 0; r < rows; r++) out[slot + r] = dotInLanes(src, off + r * n, v, 0, n);
   },
-  cosine(src, off, rows, n, params, out, slot) {
-    const v = params.vector!;
+  cosine(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    params: VectorParams,
+    out: Float64Array,
+    slot: number,
+  ) {
+    const v = params.vector;
     const vNorm = Math.sqrt(pairwiseSumSquares(v, 0, n));
     for (let r = 0; r < rows; r++) {
       const o = off + r * n;
       out[slot + r] = dotInLanes(src, o, v, 0, n) / (Math.sqrt(pairwiseSumSquares(src, o, n)) * vNorm);
     }
   },
-  euclidean(src, off, rows, n, params, out, slot) {
-    const v = params.vector!;
+  euclidean(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    params: VectorParams,
+    out: Float64Array,
+    slot: number,
+  ) {
+    const v = params.vector;
     for (let r = 0; r < rows; r++) {
       out[slot + r] = Math.sqrt(pairwiseSumSquaredDifferences(src, off + r * n, v, 0, n));
     }
   },
-};
-
-export const INDEX_KERNELS: Readonly<Record<IndexOp, BlockKernel<Int32Array>>> = {
-  argmin(src, off, rows, n, _params, out, slot) {
+  argmin(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    _params: unknown,
+    out: Int32Array,
+    slot: number,
+  ) {
     for (let r = 0; r < rows; r++) writeInt64(out, slot + r, rowArgmin(src, off + r * n, n));
   },
-  argmax(src, off, rows, n, _params, out, slot) {
+  argmax(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    _params: unknown,
+    out: Int32Array,
+    slot: number,
+  ) {
     for (let r = 0; r < rows; r++) writeInt64(out, slot + r, rowArgmax(src, off + r * n, n));
   },
-  count_nonzero(src, off, rows, n, _params, out, slot) {
+  count_nonzero(
+    src: Float64Array,
+    off: number,
+    rows: number,
+    n: number,
+    _params: unknown,
+    out: Int32Array,
+    slot: number,
+  ) {
     for (let r = 0; r < rows; r++) writeInt64(out, slot + r, rowCountNonzero(src, off + r * n, n));
   },
 };

@@ -1,0 +1,85 @@
+import type { Dataset } from '../datasets/store.js';
+import type { Reservation } from '../memory.js';
+import type { OpDefinition } from '../ops/op.js';
+import type { JobStatus } from './status.js';
+import type { TopK } from './topk.js';
+
+/** What the routes may read of a job: a read-only view, never the engine's working state. */
+export interface JobRecord {
+  readonly id: string;
+  /** Order of submission, for paging. */
+  readonly seq: number;
+  readonly datasetId: string;
+  readonly op: OpDefinition;
+  /** The params as validated, defaults filled in: what the request asked for. */
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly rows: { readonly start: number; readonly end: number };
+  readonly top: { readonly k: number; readonly largest: boolean } | undefined;
+  readonly status: JobStatus;
+  readonly createdAt: string;
+  readonly startedAt: string | null;
+  readonly finishedAt: string | null;
+  readonly error: string | undefined;
+  /** Rows computed so far. */
+  rowsDone(): number;
+}
+
+export interface JobResult {
+  readonly dtype: 'float64' | 'int64';
+  /** One value per row of the job, little-endian; undefined for a top-k job. */
+  readonly buffer: SharedArrayBuffer | undefined;
+  readonly top: TopK | undefined;
+}
+
+/** The engine's working state of a job. */
+export interface Job extends JobRecord {
+  /** What the kernels read, made once by the op's `prepare`. */
+  readonly taskParams: unknown;
+  readonly control: Int32Array;
+  /** Tells the job's vector from others in a worker's vector slot; 0 for a job without one. */
+  readonly vectorTag: number;
+  /** Reads at most SMALL_JOB_BYTES, so it runs in the small jobs' lane (see scheduler.ts). */
+  readonly small: boolean;
+  status: JobStatus;
+  startedAt: string | null;
+  finishedAt: string | null;
+  startedMs: number;
+  error: string | undefined;
+  /** Held only while the job runs, so a finished job never keeps a deleted dataset's memory alive. */
+  dataset: Dataset | undefined;
+  result: { buffer: SharedArrayBuffer; reservation: Reservation } | undefined;
+  /** The query vector's share of the memory limit, held for as long as the job is kept. */
+  vectorReservation: Reservation | undefined;
+  /** A top-k job's ranked rows (16 bytes each), which replace its full result when it succeeds. */
+  topReservation: Reservation | undefined;
+  topResult: TopK | undefined;
+  /** Row boundaries of the job's chunks (chunks.ts). */
+  readonly bounds: readonly number[];
+  nextChunk: number;
+  inFlight: number;
+  readonly waiters: Array<() => void>;
+}
+
+export function hasChunksLeft(job: Job): boolean {
+  return job.nextChunk < job.bounds.length - 1;
+}
+
+/** Bytes of the memory limit the job holds. */
+export function heldBytes(job: Job): number {
+  return (
+    (job.result?.reservation.bytes ?? 0) +
+    (job.vectorReservation?.bytes ?? 0) +
+    (job.topReservation?.bytes ?? 0)
+  );
+}
+
+/** Gives back everything the job holds; what is left is its record. */
+export function releaseAll(job: Job): void {
+  job.result?.reservation.release();
+  job.result = undefined;
+  job.vectorReservation?.release();
+  job.vectorReservation = undefined;
+  job.topReservation?.release();
+  job.topReservation = undefined;
+  job.topResult = undefined;
+}

@@ -1,0 +1,76 @@
+import { hasChunksLeft, type Job } from './job.js';
+
+/** A job that reads at most this many bytes takes the small jobs' lane. */
+export const SMALL_JOB_BYTES = 2 ** 20;
+
+/**
+ * Which chunk goes to the pool next. Jobs run first come, first served: at most `maxRunning` of them
+ * run at once and the rest wait, `queued`, in the order they came; chunks go out oldest running job
+ * first, so jobs finish in the order they came instead of all together at the end. A shutdown's grace
+ * then finishes as many jobs as it has time for.
+ *
+ * Small jobs (reading at most SMALL_JOB_BYTES) have a lane of their own: they skip the queue and go
+ * out first, but never hold more than half of the tasks in flight, so a stream of small jobs cannot
+ * starve a large one and a large one never makes a small one wait for it.
+ */
+export class Scheduler {
+  readonly #queued: Job[] = [];
+  readonly #running: Job[] = [];
+  readonly #small: Job[] = [];
+  #smallInFlight = 0;
+
+  constructor(
+    private readonly maxRunning: number,
+    private readonly maxSmallInFlight: number,
+  ) {}
+
+  /** A new job; returns true when it may start at once. */
+  add(job: Job): boolean {
+    if (job.small) {
+      this.#small.push(job);
+      return true;
+    }
+    if (this.#running.length < this.maxRunning) {
+      this.#running.push(job);
+      return true;
+    }
+    this.#queued.push(job);
+    return false;
+  }
+
+  /** Forgets an ended job; returns the queued jobs that may start now. */
+  remove(job: Job): Job[] {
+    for (const list of [this.#small, this.#running, this.#queued]) {
+      const at = list.indexOf(job);
+      if (at >= 0) list.splice(at, 1);
+    }
+    const started: Job[] = [];
+    while (this.#running.length < this.maxRunning && this.#queued.length > 0) {
+      const next = this.#queued.shift()!;
+      this.#running.push(next);
+      started.push(next);
+    }
+    return started;
+  }
+
+  /** The job whose chunk should go out next, or undefined when none may. */
+  next(): Job | undefined {
+    if (this.#smallInFlight < this.maxSmallInFlight) {
+      const small = this.#small.find(hasChunksLeft);
+      if (small !== undefined) return small;
+    }
+    return this.#running.find(hasChunksLeft);
+  }
+
+  sent(job: Job): void {
+    if (job.small) this.#smallInFlight++;
+  }
+
+  returned(job: Job): void {
+    if (job.small) this.#smallInFlight--;
+  }
+
+  get queuedCount(): number {
+    return this.#queued.length;
+  }
+}

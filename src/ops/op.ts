@@ -1,0 +1,109 @@
+/**
+ * What an op is: everything the service needs to know about one per-row computation, in one entry
+ * of the registry (registry.ts). Validation, the OpenAPI document, the engine and the workers read
+ * entries of this shape and nothing else, so adding an op is an entry, a kernel and golden cases.
+ */
+import type { TObject } from 'typebox';
+import type { DType } from '../datasets/dtypes.js';
+import type { Codec, RawView } from '../jobs/kernels/convert.js';
+import type { SimdBlockKernel } from '../jobs/kernels/rows-simd.js';
+
+/** What an op may look at when it checks or prepares its params. */
+export interface DatasetShape {
+  readonly dtype: DType;
+  readonly rows: number;
+  readonly rowLength: number;
+}
+
+/** The whole dataset, flattened in C order, in its stored dtype: for ops that read across rows. */
+export interface WholeDataset {
+  readonly codec: Codec<RawView>;
+  readonly raw: RawView;
+  /** Elements in the dataset. */
+  readonly total: number;
+  readonly rows: number;
+}
+
+/**
+ * Computes rows [0, rows) of a block. Row r is `src[off + r * n .. off + (r + 1) * n)` as float64,
+ * dataset row `firstRow + r`; its result goes to `out[slot + r]` (for int64 results `out` views the
+ * cells as Int32 pairs: see int64.ts).
+ */
+export type RowKernel<T, O> = (
+  src: Float64Array,
+  off: number,
+  rows: number,
+  n: number,
+  params: T,
+  out: O,
+  slot: number,
+  firstRow: number,
+  whole: WholeDataset,
+) => void;
+
+/** Computes dataset rows [firstRow, firstRow + rows) from the whole dataset, into `out[slot..]`. */
+export type DatasetKernel<T> = (
+  whole: WholeDataset,
+  firstRow: number,
+  rows: number,
+  params: T,
+  out: Float64Array,
+  slot: number,
+) => void;
+
+/**
+ * `P` is the op's params as validated from the request (TypeBox, defaults filled in); `T` what its
+ * kernels read, made from P once per job by `prepare` on the main thread and sent to every task.
+ * Methods, not function properties, so entries with different params share one table type.
+ */
+interface OpCommon<P, T> {
+  readonly name: string;
+  /** One line for the README's op table and the OpenAPI description. */
+  readonly summary: string;
+  /** The NumPy expression it equals, for the same table. */
+  readonly numpy: string;
+  /** The params object's schema: every key documented, defaults given, unknown keys refused. */
+  readonly params: TObject;
+  /**
+   * 'row': params.vector is required and has one number per row element; 'any': optional, any
+   * length; 'none': the op takes no vector.
+   */
+  readonly vector: 'row' | 'any' | 'none';
+  /** Which end of the ranking `top` keeps unless the request says (`largest`). */
+  readonly largestFirst: boolean;
+  /** Whether NumPy refuses the op on rows of length 0 ("zero-size array to reduction operation"). */
+  needsNonEmptyRows(params: P): boolean;
+  /** Why these params cannot run on this dataset (answered as a 400), or undefined. */
+  check?(params: P, dataset: DatasetShape): string | undefined;
+  prepare(params: P, dataset: DatasetShape): T;
+  /** Whether the kernels read across rows (WholeDataset), not only the block's own rows. */
+  readsWholeDataset?(params: T): boolean;
+  /** Elements a worker reads for dataset row `row`, when rows cost unequal amounts. */
+  rowCost?(params: P, dataset: DatasetShape): ((row: number) => number) | undefined;
+}
+
+export interface RowOp<P = unknown, T = unknown> extends OpCommon<P, T> {
+  readonly scope: 'rows';
+  readonly result: 'float64';
+  /** Whether the kernel reads row `x` at all (an expression over `data` alone does not). */
+  readsRows?(params: T): boolean;
+  js(...args: Parameters<RowKernel<T, Float64Array>>): void;
+  /** The SIMD kernel for these params on rows of length n, if it has one that pays there. */
+  simd?(params: T, n: number): SimdBlockKernel<T> | undefined;
+}
+
+export interface IndexRowOp<P = unknown, T = unknown> extends OpCommon<P, T> {
+  readonly scope: 'rows';
+  readonly result: 'int64';
+  readsRows?: undefined;
+  js(...args: Parameters<RowKernel<T, Int32Array>>): void;
+  simd?: undefined;
+}
+
+export interface DatasetOp<P = unknown, T = unknown> extends OpCommon<P, T> {
+  readonly scope: 'dataset';
+  readonly result: 'float64';
+  run(...args: Parameters<DatasetKernel<T>>): void;
+}
+
+export type OpDefinition<P = unknown, T = unknown> = RowOp<P, T> | IndexRowOp<P, T> | DatasetOp<P, T>;

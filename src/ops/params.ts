@@ -1,0 +1,120 @@
+/**
+ * A job's params, checked against its op's entry. The request schema (schemas/jobs.ts) has already
+ * checked each key's type against the union of every op's params; here the op's own schema decides
+ * which keys it takes, fills in its defaults and says what is missing, then the checks that need the
+ * dataset run, so every refusal is a 400 at submit time rather than a failure inside a worker.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { type TSchema, Type } from 'typebox';
+import { InvalidJob } from '../errors.js';
+import type { DatasetShape, OpDefinition } from './op.js';
+
+const ajv = new Ajv({ strict: false, useDefaults: true, coerceTypes: false, allErrors: false });
+const compiled = new WeakMap<OpDefinition, ValidateFunction>();
+
+function validatorOf(op: OpDefinition): ValidateFunction {
+  let validate = compiled.get(op);
+  if (validate === undefined) {
+    validate = ajv.compile(op.params);
+    compiled.set(op, validate);
+  }
+  return validate;
+}
+
+function paramNames(op: OpDefinition): string[] {
+  return Object.keys(op.params.properties);
+}
+
+function describe(op: OpDefinition, error: ErrorObject, rowLength: number): string {
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'additionalProperties') {
+    const names = paramNames(op);
+    return `unknown param "${params.additionalProperty}" for op ${op.name}; ${names.length === 0 ? 'it takes no params' : `it takes ${names.join(', ')}`}`;
+  }
+  if (error.keyword === 'required') {
+    const key = String(params.missingProperty);
+    if (key === 'vector' && op.vector === 'row') {
+      return `op ${op.name} needs params.vector, a list of ${rowLength} numbers (the row length)`;
+    }
+    const schema = op.params.properties[key] as TSchema & { description?: string };
+    return `op ${op.name} needs params.${key}${schema?.description ? `: ${schema.description}` : ''}`;
+  }
+  const where = `body.params${error.instancePath.replaceAll('/', '.')}`;
+  if (error.keyword === 'enum') {
+    return `${where} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  return `${where} ${error.message}`;
+}
+
+/** The op's params from the request, validated with defaults filled in; throws InvalidJob (400). */
+export function validateParams(op: OpDefinition, given: object | undefined, dataset: DatasetShape): unknown {
+  const params = structuredClone(given ?? {}) as Record<string, unknown>;
+  const validate = validatorOf(op);
+  if (!validate(params)) throw new InvalidJob(describe(op, validate.errors![0], dataset.rowLength));
+  const vector = params.vector as number[] | undefined;
+  if (op.vector === 'row' && vector !== undefined && vector.length !== dataset.rowLength) {
+    throw new InvalidJob(
+      `params.vector has ${vector.length} numbers but the dataset's rows have ${dataset.rowLength}`,
+    );
+  }
+  if (vector?.some((v) => !Number.isFinite(v))) {
+    throw new InvalidJob('params.vector must hold finite numbers (JSON has no NaN or infinity)');
+  }
+  if (dataset.rowLength === 0 && op.needsNonEmptyRows(params)) {
+    throw new InvalidJob(
+      `op ${op.name}${op.name === 'norm' ? ' with ord "inf"' : ''} is undefined on rows of length 0 (NumPy refuses it too)`,
+    );
+  }
+  const problem = op.check?.(params, dataset);
+  if (problem !== undefined) throw new InvalidJob(problem);
+  return params;
+}
+
+/** Drops the defaults from a copy of a schema, so documenting a key never fills it in. */
+function withoutDefault(schema: TSchema): TSchema {
+  const { default: _dropped, ...rest } = schema as TSchema & { default?: unknown };
+  return rest as TSchema;
+}
+
+/**
+ * The request's `params` object: every key some op takes, documented with the ops that take it.
+ * A key two ops type differently accepts either type here; the op's own schema then decides.
+ */
+export function requestParamsSchema(ops: readonly OpDefinition[]): TSchema {
+  const byKey = new Map<string, { ops: string[]; schemas: Map<string, TSchema> }>();
+  for (const op of ops) {
+    for (const [key, schema] of Object.entries(op.params.properties)) {
+      const entry = byKey.get(key) ?? { ops: [] as string[], schemas: new Map<string, TSchema>() };
+      entry.ops.push(op.name);
+      const plain = withoutDefault(schema as TSchema);
+      const { description: _d, ...shape } = plain as TSchema & { description?: string };
+      entry.schemas.set(JSON.stringify(shape), plain);
+      byKey.set(key, entry);
+    }
+  }
+  const properties: Record<string, TSchema> = {};
+  for (const [key, { ops: names, schemas }] of byKey) {
+    const variants = [...schemas.values()];
+    const first = variants[0] as TSchema & { description?: string; default?: unknown };
+    const defaults = ops
+      .filter((op) => names.includes(op.name))
+      .map((op) => (op.params.properties[key] as { default?: unknown }).default)
+      .find((d) => d !== undefined);
+    const description = `${names.join(', ')}: ${first.description ?? key}${defaults === undefined ? '' : ` (default ${JSON.stringify(defaults)})`}`;
+    properties[key] = Type.Optional(
+      variants.length === 1
+        ? { ...first, description }
+        : Type.Union(
+            variants.map((v) => {
+              const { description: _x, ...rest } = v as TSchema & { description?: string };
+              return rest as TSchema;
+            }),
+            { description },
+          ),
+    );
+  }
+  return Type.Object(properties, {
+    additionalProperties: false,
+    description: "The op's parameters; each op takes only its own (see the op's description)",
+  });
+}
