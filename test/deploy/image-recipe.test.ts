@@ -114,6 +114,7 @@ describe.skipIf(!runs)('the Dockerfile recipe, replayed without Docker', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
+  // A build, a production install from the registry and a start: minutes on a busy machine.
   test('the production install starts, serves /healthz and runs a job on its workers', async () => {
     const stages = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
     const build = stages.find((s) => s.name === 'build')!;
@@ -187,5 +188,5 @@ describe.skipIf(!runs)('the Dockerfile recipe, replayed without Docker', () => {
       await new Promise((resolve) => child.once('exit', resolve));
     }
     expect(child.exitCode).toBe(0);
-  });
+  }, 300_000);
 });
