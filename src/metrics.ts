@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What the point-in-time gauges read when Prometheus scrapes. */
@@ -25,24 +25,38 @@ const SECONDS_1MS_TO_1H = [
 /** How often the event-loop monitor's timer samples; each sample is this long plus the lag. */
 const LAG_RESOLUTION_MS = 10;
 
+let monitor: IntervalHistogram | undefined;
+
+/**
+ * The event loop is the process's, however many apps it builds (tests build many): one monitor, so
+ * closed apps leave no sampling timer behind. Apps in one process share its interval, as a scrape
+ * empties it. Its timer does not keep the process alive.
+ */
+function eventLoopDelay(): IntervalHistogram {
+  if (monitor === undefined) {
+    monitor = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+    monitor.enable();
+  }
+  return monitor;
+}
+
 export function createMetrics(sources: MetricSources) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   for (const name of REJECTED_DEFAULTS) registry.removeSingleMetric(name);
 
-  // The histogram is read and emptied at each scrape, so the gauge describes the last scrape interval
-  // only: a lag that is over stops showing instead of weighing on a lifetime percentile. The
-  // monitor's timer does not keep the process alive.
-  const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
-  lag.enable();
+  // Read and emptied at each scrape, so the gauge describes the last scrape interval only: a lag that
+  // is over stops showing instead of weighing on a lifetime percentile.
+  const lag = eventLoopDelay();
   new Gauge({
     name: 'rowpool_event_loop_lag_seconds',
     help: 'Event-loop lag since the previous scrape: the 99th percentile (stat p99) and the longest (stat max)',
     labelNames: ['stat'] as const,
     registers: [registry],
     collect() {
-      // One long block is a single sample: it shows in the longest, not in the p99. A `quantile`
-      // label would read as a summary, which promtool refuses on a gauge.
+      // One long block is a single sample: it always shows in the longest, in the p99 only when the
+      // interval holds few samples. A `quantile` label would read as a summary, which promtool
+      // refuses on a gauge.
       const sampled = lag.count > 0;
       this.set({ stat: 'p99' }, sampled ? lagOf(lag.percentile(99)) : 0);
       this.set({ stat: 'max' }, sampled ? lagOf(lag.max) : 0);
