@@ -36,16 +36,18 @@ RUN --mount=type=cache,target=/root/.npm \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 COPY --from=build /app/dist ./dist
-COPY openapi.yaml ./
+COPY openapi.yaml LICENSE ./
 
 # Files stay root-owned (read-only for the service); the process is unprivileged.
 USER node
 
 EXPOSE 3000
 
-# No curl in the image: use Node's built-in fetch.
-HEALTHCHECK --interval=15s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# Readiness, not liveness: a container still preloading datasets (or shutting down) answers /healthz
+# but cannot take work, so it must not report healthy. The start period covers a preload of a few GB;
+# a success ends it early. No curl in the image: use Node's built-in fetch.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/readyz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # Not `npm start`: npm does not forward signals, so graceful shutdown would be skipped.

@@ -1,3 +1,4 @@
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** What the point-in-time gauges read when Prometheus scrapes. */
@@ -16,13 +17,52 @@ const REJECTED_DEFAULTS = new Set([
   'nodejs_active_resources_total',
 ]);
 
-const SECONDS_1MS_TO_1MIN = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+/** Jobs over a large dataset can run for many minutes; a top bucket of a minute would put them all in +Inf. */
+const SECONDS_1MS_TO_1H = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600,
+];
+
+/** How often the event-loop monitor's timer samples; each sample is this long plus the lag. */
+const LAG_RESOLUTION_MS = 10;
+
+let monitor: IntervalHistogram | undefined;
+
+/**
+ * The event loop is the process's, however many apps it builds (tests build many): one monitor, so
+ * closed apps leave no sampling timer behind. Apps in one process share its interval, as a scrape
+ * empties it. Its timer does not keep the process alive.
+ */
+function eventLoopDelay(): IntervalHistogram {
+  if (monitor === undefined) {
+    monitor = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
+    monitor.enable();
+  }
+  return monitor;
+}
 
 export function createMetrics(sources: MetricSources) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   for (const name of REJECTED_DEFAULTS) registry.removeSingleMetric(name);
 
+  // Read and emptied at each scrape, so the gauge describes the last scrape interval only: a lag that
+  // is over stops showing instead of weighing on a lifetime percentile.
+  const lag = eventLoopDelay();
+  new Gauge({
+    name: 'rowpool_event_loop_lag_seconds',
+    help: 'Event-loop lag since the previous scrape: the 99th percentile (stat p99) and the longest (stat max)',
+    labelNames: ['stat'] as const,
+    registers: [registry],
+    collect() {
+      // One long block is a single sample: it always shows in the longest, in the p99 only when the
+      // interval holds few samples. A `quantile` label would read as a summary, which promtool
+      // refuses on a gauge.
+      const sampled = lag.count > 0;
+      this.set({ stat: 'p99' }, sampled ? lagOf(lag.percentile(99)) : 0);
+      this.set({ stat: 'max' }, sampled ? lagOf(lag.max) : 0);
+      lag.reset();
+    },
+  });
   new Gauge({
     name: 'rowpool_datasets',
     help: 'Datasets held in shared memory',
@@ -109,7 +149,7 @@ export function createMetrics(sources: MetricSources) {
       name: 'rowpool_job_duration_seconds',
       help: 'Time from a job starting to its end',
       labelNames: ['op'] as const,
-      buckets: SECONDS_1MS_TO_1MIN,
+      buckets: SECONDS_1MS_TO_1H,
       registers: [registry],
     }),
     rowsProcessed: new Counter({
@@ -138,6 +178,11 @@ export function createMetrics(sources: MetricSources) {
       registers: [registry],
     }),
   };
+}
+
+/** A sampled delay in nanoseconds, less the timer's own interval, in seconds. */
+function lagOf(nanoseconds: number): number {
+  return Math.max(0, nanoseconds / 1e9 - LAG_RESOLUTION_MS / 1000);
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -10,6 +10,8 @@ const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app,
   app.get(
     '/healthz',
     {
+      // Probes come every few seconds: at info they would bury the requests that matter.
+      logLevel: 'warn',
       schema: {
         summary: 'Liveness: 200 while the process serves',
         tags: ['health'],
@@ -22,6 +24,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app,
   app.get(
     '/readyz',
     {
+      logLevel: 'warn',
       schema: {
         summary: 'Readiness: 200 once the pool is up, 503 while starting or shutting down',
         tags: ['health'],

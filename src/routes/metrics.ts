@@ -11,6 +11,8 @@ const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = async (ap
   app.get(
     '/metrics',
     {
+      // Prometheus scrapes every few seconds: at info that would bury the requests that matter.
+      logLevel: 'warn',
       schema: {
         summary: 'Prometheus metrics in the text exposition format',
         tags: ['observability'],

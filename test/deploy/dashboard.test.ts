@@ -15,6 +15,7 @@ interface DataSourceRef {
 interface Target {
   refId?: string;
   expr?: string;
+  legendFormat?: string;
   datasource?: DataSourceRef | string | null;
 }
 
@@ -27,9 +28,21 @@ interface Panel {
   panels?: Panel[];
 }
 
+interface Variable {
+  name: string;
+  type: string;
+  datasource?: DataSourceRef | string | null;
+  definition?: string;
+  query?: string | { query?: string };
+  includeAll?: boolean;
+  multi?: boolean;
+  allValue?: string;
+}
+
 interface Dashboard {
   uid: string;
   panels: Panel[];
+  templating: { list: Variable[] };
 }
 
 async function loadDashboard(): Promise<Dashboard> {
@@ -168,6 +181,7 @@ describe('grafana dashboard', () => {
 
     const used = new Set(exprsOf(dashboard).flatMap(({ expr }) => metricNames(expr)));
     for (const metric of [
+      'rowpool_event_loop_lag_seconds',
       'rowpool_jobs_total',
       'rowpool_job_duration_seconds_bucket',
       'rowpool_rows_processed_total',
@@ -203,5 +217,74 @@ describe('grafana dashboard', () => {
         if (t.datasource != null) expect(t.datasource, `panel "${p.title}" ${t.refId}`).toEqual(p.datasource);
       }
     }
+  });
+});
+
+/** Each occurrence of a metric name in `expr` with its label matchers, `''` when it has none. */
+function selectors(expr: string): { name: string; matchers: string }[] {
+  const found: { name: string; matchers: string }[] = [];
+  for (const name of metricNames(expr)) {
+    const at = new RegExp(`(?<![\\w:])${name}(?![\\w:])(\\{[^}]*\\})?`, 'g');
+    for (const m of expr.matchAll(at)) found.push({ name, matchers: m[1] ?? '' });
+  }
+  return found;
+}
+
+describe('the instance variable', () => {
+  it('selectors() finds every metric and its matchers', () => {
+    expect(
+      selectors('sum(a_total{instance=~"$instance"}) / sum(b{job="x"}) + rate(a_total[5m]) + ab_total'),
+    ).toEqual([
+      { name: 'a_total', matchers: '{instance=~"$instance"}' },
+      { name: 'a_total', matchers: '' },
+      { name: 'b', matchers: '{job="x"}' },
+      { name: 'ab_total', matchers: '' },
+    ]);
+  });
+
+  it('is a multi-value query variable over the rowpool instances', async () => {
+    const dashboard = await loadDashboard();
+    const variable = dashboard.templating.list.find((v) => v.name === 'instance');
+    expect(variable?.type).toBe('query');
+    expect(variable?.datasource).toEqual({ type: 'prometheus', uid: 'prometheus' });
+    const query = typeof variable?.query === 'string' ? variable.query : variable?.query?.query;
+    // Only series rowpool exposes: Prometheus's own process metrics must not add its instance.
+    expect(query).toMatch(/^label_values\(rowpool_\w+,\s*instance\)$/);
+    expect(variable?.definition).toBe(query);
+    expect(variable?.includeAll).toBe(true);
+    expect(variable?.multi).toBe(true);
+    // Without a custom all-value, "All" means the listed rowpool instances rather than `.*`, which
+    // would match the Prometheus job's process_* series too.
+    expect(variable?.allValue).toBeUndefined();
+  });
+
+  it("filters every panel's every metric by it", async () => {
+    const dashboard = await loadDashboard();
+    const unfiltered: string[] = [];
+    let checked = 0;
+    for (const { panel, expr } of exprsOf(dashboard)) {
+      for (const { name, matchers } of selectors(expr)) {
+        checked++;
+        if (!matchers.includes('instance=~"$instance"')) unfiltered.push(`${name} (panel "${panel}")`);
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(exprsOf(dashboard).length);
+    expect(unfiltered).toEqual([]);
+  });
+});
+
+describe('the event-loop lag panel', () => {
+  it('shows rowpool_event_loop_lag_seconds by stat and instance, the worst of each step', async () => {
+    const dashboard = await loadDashboard();
+    const panels = queryPanels(dashboard).filter((p) =>
+      (p.targets ?? []).some((t) => t.expr?.includes('rowpool_event_loop_lag_seconds')),
+    );
+    expect(panels.map((p) => p.title)).toEqual(['Event loop lag']);
+    const [target] = panels[0].targets ?? [];
+    // Scrapes are 5 s apart and a step is often longer: the worst keeps a short spike visible.
+    expect(target.expr).toBe(
+      'max_over_time(rowpool_event_loop_lag_seconds{instance=~"$instance"}[$__rate_interval])',
+    );
+    expect(target.legendFormat).toBe('{{stat}} {{instance}}');
   });
 });

@@ -1,9 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, test } from 'vitest';
+import { buildApp } from '../../src/app.js';
+import { testConfig } from '../helpers/app.js';
 import { postJson } from '../helpers/http.js';
 
 /**
@@ -63,6 +65,47 @@ function stageEnv(stage: Stage): Record<string, string> {
   return env;
 }
 
+/** The HEALTHCHECK's options and its exec-form command. */
+function healthCheck(stages: Stage[]): { options: string; command: string[] } {
+  const check = stages.at(-1)!.instructions.find((i) => i.op === 'HEALTHCHECK')!;
+  const at = check.args.indexOf('CMD ');
+  return { options: check.args.slice(0, at), command: JSON.parse(check.args.slice(at + 'CMD '.length)) };
+}
+
+/** Runs a command with PORT set as the image sets it; resolves with its exit code. */
+function exitCode(command: string[], port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const child = execFile(command[0] === 'node' ? process.execPath : command[0], command.slice(1), {
+      env: { PATH: process.env.PATH ?? '', PORT: String(port) },
+      timeout: 20_000,
+    });
+    child.on('exit', (code) => resolve(code ?? -1));
+  });
+}
+
+describe('the image HEALTHCHECK', () => {
+  test('reports unhealthy until the service is ready, then healthy', async () => {
+    const { options, command } = healthCheck(parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')));
+    expect(command[0]).toBe('node');
+    expect(command.join(' ')).toContain("'/readyz'");
+    // A preload of a few GB fits in the start period.
+    expect(Number(/--start-period=(\d+)s/.exec(options)?.[1])).toBeGreaterThanOrEqual(60);
+
+    // Listening but not started: /healthz answers, /readyz does not yet.
+    const app = await buildApp(testConfig({ threads: 1 }), { logger: false });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as { port: number };
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      expect(await exitCode(command, port)).toBe(1);
+      await app.rowpool.start();
+      expect(await exitCode(command, port)).toBe(0);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 const runs = process.env.ROWPOOL_E2E === '1';
 
 describe.skipIf(!runs)('the Dockerfile recipe, replayed without Docker', () => {
@@ -71,6 +114,7 @@ describe.skipIf(!runs)('the Dockerfile recipe, replayed without Docker', () => {
     rmSync(work, { recursive: true, force: true });
   });
 
+  // A build, a production install from the registry and a start: minutes on a busy machine.
   test('the production install starts, serves /healthz and runs a job on its workers', async () => {
     const stages = parseDockerfile(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
     const build = stages.find((s) => s.name === 'build')!;
@@ -144,5 +188,5 @@ describe.skipIf(!runs)('the Dockerfile recipe, replayed without Docker', () => {
       await new Promise((resolve) => child.once('exit', resolve));
     }
     expect(child.exitCode).toBe(0);
-  });
+  }, 300_000);
 });

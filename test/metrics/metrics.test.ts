@@ -114,6 +114,53 @@ describe('job metrics', () => {
   });
 });
 
+describe('job duration buckets', () => {
+  test('rowpool_job_duration_seconds has buckets from 1 ms up to an hour', async () => {
+    const { id } = await uploadJson([[1, 2, 3]]);
+    const res = await app.inject({
+      method: 'POST',
+      url: `/v1/datasets/${id}/jobs?wait=5`,
+      payload: { op: 'sum' },
+    });
+    expect(res.json().status).toBe('succeeded');
+    const bounds = find((await scrape()).samples, 'rowpool_job_duration_seconds_bucket', { op: 'sum' })
+      .map((s) => s.labels.le)
+      .filter((le) => le !== '+Inf')
+      .map(Number);
+    expect(bounds[0]).toBe(0.001);
+    expect(Math.max(...bounds)).toBe(3600);
+    // Minutes-long jobs get buckets of their own rather than one gap from 60 s to an hour.
+    expect(bounds).toEqual(expect.arrayContaining([60, 300, 600, 1800, 3600]));
+  });
+});
+
+describe('event loop lag', () => {
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const lagOf = (samples: Sample[], stat: 'p99' | 'max') =>
+    value(samples, 'rowpool_event_loop_lag_seconds', { stat });
+
+  test('rowpool_event_loop_lag_seconds shows a block in the interval it happened in, then forgets it', async () => {
+    await scrape();
+    // The monitor's first sample after a scrape only starts its clock, so let it tick before blocking.
+    await sleep(50);
+    const blockedUntil = Date.now() + 400;
+    while (Date.now() < blockedUntil) {
+      // Busy on purpose: the event loop cannot run while this spins.
+    }
+    await sleep(50);
+    const during = (await scrape()).samples;
+    expect(lagOf(during, 'max')).toBeGreaterThanOrEqual(0.35);
+    expect(lagOf(during, 'max')).toBeLessThan(5);
+    // About ten samples in the interval: the 99th percentile's rank is the last one, the block.
+    expect(lagOf(during, 'p99')).toBeGreaterThanOrEqual(0.35);
+    expect(lagOf(during, 'p99')).toBeLessThanOrEqual(lagOf(during, 'max'));
+
+    await sleep(100);
+    const after = (await scrape()).samples;
+    expect(lagOf(after, 'max')).toBeLessThan(0.3);
+  });
+});
+
 describe('dataset metrics', () => {
   test('deleting a dataset lowers rowpool_dataset_bytes by its size and rowpool_datasets by 1', async () => {
     const kept = await uploadJson(

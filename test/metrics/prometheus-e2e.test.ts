@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { testApp } from '../helpers/app.js';
 import { postJson } from '../helpers/http.js';
 
@@ -18,6 +19,8 @@ import { postJson } from '../helpers/http.js';
 const PROMETHEUS = process.env.PROMETHEUS_BIN ?? 'prometheus';
 const POLL_MS = 250;
 const DEADLINE_MS = 30_000;
+const METRICS_TOKEN = 'e2e-metrics-token';
+const SHIPPED_CONFIG = new URL('../../docker/prometheus/prometheus.yml', import.meta.url);
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -42,24 +45,34 @@ describe.skipIf(process.env.ROWPOOL_E2E !== '1')('Prometheus scrapes rowpool', (
   let promPort: number;
 
   beforeAll(async () => {
-    app = await testApp({ threads: 2 });
+    app = await testApp({ threads: 2, metricsToken: METRICS_TOKEN });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const target = app.server.address() as AddressInfo;
     dir = await mkdtemp(join(tmpdir(), 'rowpool-prometheus-'));
+    // The shipped rowpool job, pointed at this server and faster: a scrape only gets through if
+    // Prometheus sends the token from the credentials file the way docker/compose.yaml provides it.
+    const shipped = parse(await readFile(SHIPPED_CONFIG, 'utf8')) as {
+      scrape_configs: Array<{ job_name: string; authorization?: Record<string, string> }>;
+    };
+    const job = shipped.scrape_configs.find((c) => c.job_name === 'rowpool');
+    expect(job?.authorization?.credentials_file).toBeDefined();
+    const tokenFile = join(dir, 'metrics-token');
+    await writeFile(tokenFile, METRICS_TOKEN);
     const config = join(dir, 'prometheus.yml');
     await writeFile(
       config,
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  scrape_timeout: 1s',
-        '  evaluation_interval: 1s',
-        'scrape_configs:',
-        '  - job_name: rowpool',
-        '    static_configs:',
-        `      - targets: ['127.0.0.1:${target.port}']`,
-        '',
-      ].join('\n'),
+      stringify({
+        global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+        scrape_configs: [
+          {
+            ...job,
+            scrape_interval: '1s',
+            scrape_timeout: '1s',
+            static_configs: [{ targets: [`127.0.0.1:${target.port}`] }],
+            authorization: { ...job?.authorization, credentials_file: tokenFile },
+          },
+        ],
+      }),
     );
     promPort = await freePort();
     prometheus = spawn(
