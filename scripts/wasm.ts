@@ -431,10 +431,9 @@ ${indent(`${t.block}\n${accumulate}`, 8)}
   ;; dotMany, ${t.numpy}
   (func $dotMany_${t.suffix} ${exports('dotMany', t)}
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $end i32) (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const ${t.shift})))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (local.set $end (i32.add (local.get $p) (i32.mul (local.get $rows) (local.get $stride))))
     (block $rowsDone
       (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
       (loop $row
@@ -446,7 +445,7 @@ ${indent(`${t.block}\n${accumulate}`, 8)}
           (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
           (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
         (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (i32.ne (local.get $p) (local.get $end))))))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 `;
 }
 

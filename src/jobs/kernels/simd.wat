@@ -354,10 +354,9 @@
   ;; dotMany, float64
   (func $dotMany_f64 (export "dotMany") (export "dotMany_f64")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $end i32) (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 3)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (local.set $end (i32.add (local.get $p) (i32.mul (local.get $rows) (local.get $stride))))
     (block $rowsDone
       (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
       (loop $row
@@ -369,7 +368,7 @@
           (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
           (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
         (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (i32.ne (local.get $p) (local.get $end))))))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; float32
@@ -670,10 +669,9 @@
   ;; dotMany, float32
   (func $dotMany_f32 (export "dotMany_f32")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $end i32) (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 2)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (local.set $end (i32.add (local.get $p) (i32.mul (local.get $rows) (local.get $stride))))
     (block $rowsDone
       (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
       (loop $row
@@ -685,7 +683,7 @@
           (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
           (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
         (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (i32.ne (local.get $p) (local.get $end))))))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; float16
@@ -1256,10 +1254,9 @@
   ;; dotMany, float16
   (func $dotMany_f16 (export "dotMany_f16")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $end i32) (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 1)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (local.set $end (i32.add (local.get $p) (i32.mul (local.get $rows) (local.get $stride))))
     (block $rowsDone
       (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
       (loop $row
@@ -1271,7 +1268,7 @@
           (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
           (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
         (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (i32.ne (local.get $p) (local.get $end))))))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; int8
@@ -1611,10 +1608,9 @@
   ;; dotMany, int8
   (func $dotMany_i8 (export "dotMany_i8")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $end i32) (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 0)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (local.set $end (i32.add (local.get $p) (i32.mul (local.get $rows) (local.get $stride))))
     (block $rowsDone
       (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
       (loop $row
@@ -1626,7 +1622,7 @@
           (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
           (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
         (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (i32.ne (local.get $p) (local.get $end))))))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; uint8
@@ -1966,10 +1962,9 @@
   ;; dotMany, uint8
   (func $dotMany_u8 (export "dotMany_u8")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $end i32) (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 0)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (local.set $end (i32.add (local.get $p) (i32.mul (local.get $rows) (local.get $stride))))
     (block $rowsDone
       (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
       (loop $row
@@ -1981,7 +1976,7 @@
           (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
           (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
         (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (i32.ne (local.get $p) (local.get $end))))))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; bool
@@ -2332,10 +2327,9 @@
   ;; dotMany, bool
   (func $dotMany_bool (export "dotMany_bool")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $end i32) (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 0)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (local.set $end (i32.add (local.get $p) (i32.mul (local.get $rows) (local.get $stride))))
     (block $rowsDone
       (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
       (loop $row
@@ -2347,7 +2341,7 @@
           (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
           (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
         (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (i32.ne (local.get $p) (local.get $end))))))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; int16
@@ -2676,10 +2670,9 @@
   ;; dotMany, int16
   (func $dotMany_i16 (export "dotMany_i16")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $end i32) (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 1)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (local.set $end (i32.add (local.get $p) (i32.mul (local.get $rows) (local.get $stride))))
     (block $rowsDone
       (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
       (loop $row
@@ -2691,7 +2684,7 @@
           (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
           (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
         (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (i32.ne (local.get $p) (local.get $end))))))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; uint16
@@ -3020,10 +3013,9 @@
   ;; dotMany, uint16
   (func $dotMany_u16 (export "dotMany_u16")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $end i32) (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 1)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (local.set $end (i32.add (local.get $p) (i32.mul (local.get $rows) (local.get $stride))))
     (block $rowsDone
       (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
       (loop $row
@@ -3035,7 +3027,7 @@
           (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
           (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
         (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (i32.ne (local.get $p) (local.get $end))))))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; int32
@@ -3336,10 +3328,9 @@
   ;; dotMany, int32
   (func $dotMany_i32 (export "dotMany_i32")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $end i32) (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 2)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (local.set $end (i32.add (local.get $p) (i32.mul (local.get $rows) (local.get $stride))))
     (block $rowsDone
       (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
       (loop $row
@@ -3351,7 +3342,7 @@
           (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
           (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
         (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (i32.ne (local.get $p) (local.get $end))))))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; uint32
@@ -3652,10 +3643,9 @@
   ;; dotMany, uint32
   (func $dotMany_u32 (export "dotMany_u32")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $end i32) (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 2)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (local.set $end (i32.add (local.get $p) (i32.mul (local.get $rows) (local.get $stride))))
     (block $rowsDone
       (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
       (loop $row
@@ -3667,7 +3657,7 @@
           (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
           (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
         (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (i32.ne (local.get $p) (local.get $end))))))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; int64
@@ -4056,10 +4046,9 @@
   ;; dotMany, int64
   (func $dotMany_i64 (export "dotMany_i64")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $end i32) (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 3)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (local.set $end (i32.add (local.get $p) (i32.mul (local.get $rows) (local.get $stride))))
     (block $rowsDone
       (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
       (loop $row
@@ -4071,7 +4060,7 @@
           (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
           (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
         (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (i32.ne (local.get $p) (local.get $end))))))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; uint64
@@ -4460,10 +4449,9 @@
   ;; dotMany, uint64
   (func $dotMany_u64 (export "dotMany_u64")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $end i32) (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 3)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (local.set $end (i32.add (local.get $p) (i32.mul (local.get $rows) (local.get $stride))))
     (block $rowsDone
       (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
       (loop $row
@@ -4475,5 +4463,5 @@
           (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
           (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
         (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (i32.ne (local.get $p) (local.get $end))))))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
 )
