@@ -63,9 +63,9 @@ const KERNEL_NAMES = [
 
 let compiled: WebAssembly.Module | undefined;
 
-function instantiate(memory: WebAssembly.Memory): WebAssembly.Exports {
+function instantiate(memory: WebAssembly.Memory): Record<string, unknown> {
   compiled ??= new WebAssembly.Module(Buffer.from(SIMD_WASM_BASE64, 'base64'));
-  return new WebAssembly.Instance(compiled, { env: { memory } }).exports;
+  return new WebAssembly.Instance(compiled, { env: { memory } }).exports as Record<string, unknown>;
 }
 
 /**
