@@ -537,7 +537,8 @@ async function main(): Promise<void> {
 // Tests import the generators; only a direct run writes or checks the files.
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   // wabt's errors carry the offending WAT lines; its minified stack frames would only bury them.
-  await main().catch((error: unknown) => {
+  // No top-level await: the benchmark's workers load this module through tsx's require hook.
+  main().catch((error: unknown) => {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   });
