@@ -1,7 +1,7 @@
 /**
  * Per-dtype SIMD kernel throughput against the read ceiling of the same bytes, on one and two
  * threads, measured side by side in one run: `node --import tsx bench/ceiling-kernels.ts
- * [reps]`. GB/s count the dtype's own bytes (10⁹ bytes a second); each figure is the best of the
+ * [reps] [dtype…]` (every dtype by default). GB/s count the dtype's own bytes (10⁹ bytes a second); each figure is the best of the
  * reps, and the reps interleave the ops so load on the machine spreads over all of them.
  */
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ const SHAPES = [
 ] as const;
 const OPS = ['ceiling', 'sum', 'dot', 'dotMany'] as const;
 const REPS = Number(process.argv[2] ?? 4);
+const ONLY = process.argv.slice(3);
 const PAGE = 65536;
 
 // On Node 20 tsx reaches a worker only through its require hook.
@@ -73,7 +74,7 @@ interface Row {
 
 const rows: Row[] = [];
 for (const shape of SHAPES) {
-  for (const dtype of DTYPES) {
+  for (const dtype of DTYPES.filter((d) => ONLY.length === 0 || ONLY.includes(d))) {
     const itemsize = DTYPE_INFO[dtype].itemsize;
     const bytes = shape.rows * shape.cols * itemsize;
     const q = Math.ceil(bytes / 8) * 8;
