@@ -4,8 +4,10 @@ import type { ShareOutcome, ShareTask } from './ceiling-worker.js';
 
 /**
  * The simplest parallel read of a dataset's bytes, for comparison with the service's jobs: each
- * thread sums an equal share in one flat loop, one task per thread, with no chunking or progress.
- * The loop is JS, or SIMD when given the dataset's WebAssembly memory.
+ * thread reads an equal share in one flat loop, one task per thread, with no chunking or progress.
+ * The loop is JS (float64 values), or bench/ceiling.wat's SIMD read when given the dataset's
+ * WebAssembly memory. The SIMD read takes bytes as bytes, so the ceiling of a dtype is this read
+ * over its own bytes: pass the dtype's size as `itemsize`.
  */
 export class Ceiling {
   readonly #pool: Piscina<ShareTask, ShareOutcome>;
@@ -29,6 +31,7 @@ export class Ceiling {
     memory: WebAssembly.Memory | null,
     elements: number,
     threads: number,
+    itemsize = 8,
   ): Promise<{ seconds: number; parallel: boolean }> {
     const share = Math.ceil(elements / threads);
     const started = performance.now();
@@ -37,8 +40,8 @@ export class Ceiling {
         this.#pool.run({
           data,
           memory,
-          start: Math.min(elements, t * share),
-          end: Math.min(elements, (t + 1) * share),
+          start: Math.min(elements, t * share) * itemsize,
+          end: Math.min(elements, (t + 1) * share) * itemsize,
         }),
       ),
     );

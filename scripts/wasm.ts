@@ -1,6 +1,12 @@
 /**
- * Assembles src/jobs/kernels/simd.wat into src/jobs/kernels/simd-binary.ts: `npm run wasm`. With
- * `--check` it writes nothing and exits 1 if the committed file differs from what the source gives.
+ * Writes src/jobs/kernels/simd.wat from the templates below and assembles it into
+ * src/jobs/kernels/simd-binary.ts: `npm run wasm`. With `--check` it writes nothing and exits 1 if
+ * either committed file differs from what this script gives.
+ *
+ * The kernels are the same for every dtype but for how a block of 8 elements is loaded and widened
+ * to float64, and WebAssembly has no generics or guaranteed inlining: a helper call per block would
+ * cost more than the block's arithmetic. So each dtype gets its own copy of each kernel, written
+ * out here from one template, and the .wat stays committed so the code that runs can be read.
  *
  * The binary ships as base64 inside a TypeScript module so the build (tsc) and the workers need no
  * loader for a separate asset, and the service has no runtime dependency on wabt.
@@ -35,9 +41,474 @@ export async function assemble(source: string, filename = 'simd.wat'): Promise<U
   }
 }
 
-/** The full text of simd-binary.ts for the current simd.wat. */
-export async function generateSimdBinaryModule(): Promise<string> {
-  const binary = await assemble(await readFile(WAT_FILE, 'utf8'));
+// ---------------------------------------------------------------------------------------------------
+// Element types: how 8 elements at byte offset $p become the f64x2 locals $x0..$x3 (elements 0-1,
+// 2-3, 4-5, 6-7), and how one element becomes an f64. Every conversion is exact, or rounds once to
+// nearest even where float64 cannot hold the value (64-bit integers), as NumPy's astype does.
+
+interface ElementType {
+  /** The export suffix, e.g. `sum_f32`. */
+  readonly suffix: string;
+  /** NumPy's name, for the comments. */
+  readonly numpy: string;
+  /** log2 of the element's size in bytes. */
+  readonly shift: number;
+  /** Locals the block load uses besides $x0..$x3. */
+  readonly locals: string;
+  /** Statements that set $x0..$x3 from the 8 elements at $p. */
+  readonly block: string;
+  /** An f64 expression for the element at $p. */
+  readonly scalar: string;
+}
+
+const x = (k: number): string => `(local.get $x${k})`;
+const setX = (k: number, expr: string): string => `(local.set $x${k} ${expr})`;
+/** The upper two i32 lanes of $w moved down, for f64x2.convert_low / promote_low. */
+const HIGH_HALF = 'i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15';
+const i32x4 = (value: string): string => `(v128.const i32x4 ${value} ${value} ${value} ${value})`;
+
+/** Four int32 lanes in $w (and, for 8-element types, four more in $v) to $x0..$x3. */
+function fromI32Lanes(convert: string, registers: readonly string[]): string {
+  return registers
+    .flatMap((r, i) => [
+      setX(2 * i, `(${convert} (local.get ${r}))`),
+      setX(2 * i + 1, `(${convert} (${HIGH_HALF} (local.get ${r}) (local.get ${r})))`),
+    ])
+    .join('\n');
+}
+
+/**
+ * float16 bits (zero-extended in the i32 lanes of $h) to float32 in $o, exactly: the exponent is
+ * rebiased in place, infinities and NaNs get the float32 all-ones exponent, and subnormals are
+ * made normal by adding an implicit bit worth 2^-14 and then subtracting 2^-14 in float32, which
+ * is exact. No float32 subnormal is ever formed, so no operation takes the slow denormal path.
+ */
+const HALF_TO_FLOAT = [
+  `(local.set $o (i32x4.shl (v128.and (local.get $h) ${i32x4('0x7fff')}) (i32.const 13)))`,
+  `(local.set $e (v128.and (local.get $o) ${i32x4('0x0f800000')}))`,
+  `(local.set $o (i32x4.add (local.get $o) ${i32x4('0x38000000')}))`,
+  `(local.set $o (i32x4.add (local.get $o)
+  (v128.and (i32x4.eq (local.get $e) ${i32x4('0x0f800000')}) ${i32x4('0x38000000')})))`,
+  `(local.set $e (i32x4.eq (local.get $e) ${i32x4('0')}))`,
+  `(local.set $o (f32x4.sub
+  (i32x4.add (local.get $o) (v128.and (local.get $e) ${i32x4('0x00800000')}))
+  (v128.and (local.get $e) ${i32x4('0x38800000')})))`,
+  `(local.set $o (v128.or (local.get $o)
+  (i32x4.shl (v128.and (local.get $h) ${i32x4('0x8000')}) (i32.const 16))))`,
+].join('\n');
+
+function halfBlock(): string {
+  return [0, 1]
+    .flatMap((i) => [
+      `(local.set $h (v128.load16x4_u offset=${8 * i} align=2 (local.get $p)))`,
+      HALF_TO_FLOAT,
+      setX(2 * i, '(f64x2.promote_low_f32x4 (local.get $o))'),
+      setX(2 * i + 1, `(f64x2.promote_low_f32x4 (${HIGH_HALF} (local.get $o) (local.get $o)))`),
+    ])
+    .join('\n');
+}
+
+function int64Block(convert: string): string {
+  return [0, 1, 2, 3]
+    .map((k) =>
+      setX(
+        k,
+        `(f64x2.replace_lane 1
+  (f64x2.splat (${convert} (i64.load offset=${16 * k} align=8 (local.get $p))))
+  (${convert} (i64.load offset=${16 * k + 8} align=8 (local.get $p))))`,
+      ),
+    )
+    .join('\n');
+}
+
+/** 8 bytes at $p as i16x8 in $w (via `load`), then to $x0..$x3 through two i32x4 halves. */
+function byteBlock(load: string, extend: 's' | 'u', fix = ''): string {
+  return [
+    `(local.set $w ${load})`,
+    fix,
+    `(local.set $v (i32x4.extend_high_i16x8_${extend} (local.get $w)))`,
+    `(local.set $w (i32x4.extend_low_i16x8_${extend} (local.get $w)))`,
+    fromI32Lanes('f64x2.convert_low_i32x4_s', ['$w', '$v']),
+  ]
+    .filter((line) => line !== '')
+    .join('\n');
+}
+
+/** Two loads of 4 16-bit values widened to i32x4, each to two f64x2. */
+function shortBlock(extend: 's' | 'u'): string {
+  return [0, 1]
+    .flatMap((i) => [
+      `(local.set $w (v128.load16x4_${extend} offset=${8 * i} align=2 (local.get $p)))`,
+      setX(2 * i, '(f64x2.convert_low_i32x4_s (local.get $w))'),
+      setX(2 * i + 1, `(f64x2.convert_low_i32x4_s (${HIGH_HALF} (local.get $w) (local.get $w)))`),
+    ])
+    .join('\n');
+}
+
+const ELEMENT_TYPES: readonly ElementType[] = [
+  {
+    suffix: 'f64',
+    numpy: 'float64',
+    shift: 3,
+    locals: '',
+    block: [0, 1, 2, 3].map((k) => setX(k, `(v128.load offset=${16 * k} align=8 (local.get $p))`)).join('\n'),
+    scalar: '(f64.load (local.get $p))',
+  },
+  {
+    suffix: 'f32',
+    numpy: 'float32',
+    shift: 2,
+    locals: '',
+    block: [0, 1, 2, 3]
+      .map((k) =>
+        setX(k, `(f64x2.promote_low_f32x4 (v128.load64_zero offset=${8 * k} align=4 (local.get $p)))`),
+      )
+      .join('\n'),
+    scalar: '(f64.promote_f32 (f32.load align=4 (local.get $p)))',
+  },
+  {
+    suffix: 'f16',
+    numpy: 'float16',
+    shift: 1,
+    locals: '(local $h v128) (local $o v128) (local $e v128)',
+    block: halfBlock(),
+    scalar: '(call $half (i32.load16_u align=2 (local.get $p)))',
+  },
+  {
+    suffix: 'i8',
+    numpy: 'int8',
+    shift: 0,
+    locals: '(local $w v128) (local $v v128)',
+    block: byteBlock('(v128.load8x8_s align=1 (local.get $p))', 's'),
+    scalar: '(f64.convert_i32_s (i32.load8_s (local.get $p)))',
+  },
+  {
+    suffix: 'u8',
+    numpy: 'uint8',
+    shift: 0,
+    locals: '(local $w v128) (local $v v128)',
+    block: byteBlock('(v128.load8x8_u align=1 (local.get $p))', 'u'),
+    scalar: '(f64.convert_i32_s (i32.load8_u (local.get $p)))',
+  },
+  {
+    // NumPy reads any nonzero byte as True: min(byte, 1) is 1 for all of them.
+    suffix: 'bool',
+    numpy: 'bool',
+    shift: 0,
+    locals: '(local $w v128) (local $v v128)',
+    block: byteBlock(
+      '(v128.load8x8_u align=1 (local.get $p))',
+      'u',
+      '(local.set $w (i16x8.min_u (local.get $w) (v128.const i16x8 1 1 1 1 1 1 1 1)))',
+    ),
+    scalar: '(f64.convert_i32_s (i32.ne (i32.load8_u (local.get $p)) (i32.const 0)))',
+  },
+  {
+    suffix: 'i16',
+    numpy: 'int16',
+    shift: 1,
+    locals: '(local $w v128)',
+    block: shortBlock('s'),
+    scalar: '(f64.convert_i32_s (i32.load16_s align=2 (local.get $p)))',
+  },
+  {
+    suffix: 'u16',
+    numpy: 'uint16',
+    shift: 1,
+    locals: '(local $w v128)',
+    block: shortBlock('u'),
+    scalar: '(f64.convert_i32_s (i32.load16_u align=2 (local.get $p)))',
+  },
+  {
+    suffix: 'i32',
+    numpy: 'int32',
+    shift: 2,
+    locals: '',
+    block: [0, 1, 2, 3]
+      .map((k) =>
+        setX(k, `(f64x2.convert_low_i32x4_s (v128.load64_zero offset=${8 * k} align=4 (local.get $p)))`),
+      )
+      .join('\n'),
+    scalar: '(f64.convert_i32_s (i32.load align=4 (local.get $p)))',
+  },
+  {
+    suffix: 'u32',
+    numpy: 'uint32',
+    shift: 2,
+    locals: '',
+    block: [0, 1, 2, 3]
+      .map((k) =>
+        setX(k, `(f64x2.convert_low_i32x4_u (v128.load64_zero offset=${8 * k} align=4 (local.get $p)))`),
+      )
+      .join('\n'),
+    scalar: '(f64.convert_i32_u (i32.load align=4 (local.get $p)))',
+  },
+  {
+    // WebAssembly's i64 to f64 conversions round to nearest even, as NumPy's cast does; SIMD has
+    // none, so the lanes are converted one by one.
+    suffix: 'i64',
+    numpy: 'int64',
+    shift: 3,
+    locals: '',
+    block: int64Block('f64.convert_i64_s'),
+    scalar: '(f64.convert_i64_s (i64.load align=8 (local.get $p)))',
+  },
+  {
+    suffix: 'u64',
+    numpy: 'uint64',
+    shift: 3,
+    locals: '',
+    block: int64Block('f64.convert_i64_u'),
+    scalar: '(f64.convert_i64_u (i64.load align=8 (local.get $p)))',
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------
+// Kernels: what each adds up, as a transform of the f64x2 $x<k> (and the float64 query at $q).
+
+interface Summand {
+  readonly name: string;
+  /** Extra parameters after $p and $n, or after $p, $q and $n for the two-operand ones. */
+  readonly twoOperand: boolean;
+  readonly meanParam: boolean;
+  readonly vector: (k: number) => string;
+  readonly scalar: (element: string) => string;
+}
+
+const qVector = (k: number): string => `(v128.load offset=${16 * k} align=8 (local.get $q))`;
+
+const SUMMANDS: readonly Summand[] = [
+  { name: 'sum', twoOperand: false, meanParam: false, vector: x, scalar: (s) => s },
+  {
+    name: 'sumSquares',
+    twoOperand: false,
+    meanParam: false,
+    vector: (k) => `(f64x2.mul ${x(k)} ${x(k)})`,
+    scalar: (s) => `(f64.mul (local.tee $s ${s}) (local.get $s))`,
+  },
+  {
+    name: 'sumAbs',
+    twoOperand: false,
+    meanParam: false,
+    vector: (k) => `(f64x2.abs ${x(k)})`,
+    scalar: (s) => `(f64.abs ${s})`,
+  },
+  {
+    name: 'sumSquaredDeviations',
+    twoOperand: false,
+    meanParam: true,
+    vector: (k) => `(f64x2.mul (local.tee $x${k} (f64x2.sub ${x(k)} (local.get $m))) ${x(k)})`,
+    scalar: (s) => `(f64.mul (local.tee $s (f64.sub ${s} (local.get $mean))) (local.get $s))`,
+  },
+  {
+    name: 'sumSquaredDifferences',
+    twoOperand: true,
+    meanParam: false,
+    vector: (k) => `(f64x2.mul (local.tee $x${k} (f64x2.sub ${x(k)} ${qVector(k)})) ${x(k)})`,
+    scalar: (s) => `(f64.mul (local.tee $s (f64.sub ${s} (f64.load (local.get $q)))) (local.get $s))`,
+  },
+];
+
+function indent(text: string, spaces: number): string {
+  const pad = ' '.repeat(spaces);
+  return text
+    .split('\n')
+    .map((line) => (line === '' ? line : pad + line))
+    .join('\n');
+}
+
+const X_LOCALS = '(local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)';
+
+function params(s: { twoOperand: boolean; meanParam: boolean }): string {
+  return [
+    '(param $p i32)',
+    s.twoOperand ? '(param $q i32)' : '',
+    '(param $n i32)',
+    s.meanParam ? '(param $mean f64)' : '',
+  ]
+    .filter((p) => p !== '')
+    .join(' ');
+}
+
+function exports(name: string, t: ElementType): string {
+  // float64 keeps its unsuffixed names, which the float64 row kernels call.
+  return t.suffix === 'f64' ? `(export "${name}") (export "${name}_f64")` : `(export "${name}_${t.suffix}")`;
+}
+
+function pairwiseKernel(s: Summand, t: ElementType): string {
+  const size = 1 << t.shift;
+  const leaf = `$${s.name}Leaf_${t.suffix}`;
+  const self = `$${s.name}_${t.suffix}`;
+  const accumulators = ['$a', '$b', '$c', '$d'];
+  const qStep = s.twoOperand ? '\n(local.set $q (i32.add (local.get $q) (i32.const 64)))' : '';
+  const qStepScalar = s.twoOperand ? '\n(local.set $q (i32.add (local.get $q) (i32.const 8)))' : '';
+  const first = accumulators.map((a, k) => `(local.set ${a} ${s.vector(k)})`).join('\n');
+  const next = accumulators
+    .map((a, k) => `(local.set ${a} (f64x2.add (local.get ${a}) ${s.vector(k)}))`)
+    .join('\n');
+  const blocks = `${t.block}
+${first}
+(local.set $end
+  (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const ${t.shift}))))
+(local.set $p (i32.add (local.get $p) (i32.const ${8 * size})))${qStep}
+(block $blocksDone
+  (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
+  (loop $blocks
+${indent(`${t.block}\n${next}`, 4)}
+    (local.set $p (i32.add (local.get $p) (i32.const ${8 * size})))${indent(qStep, 4)}
+    (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
+(local.set $res (call $combine (local.get $a) (local.get $b) (local.get $c) (local.get $d)))`;
+  const setup = s.meanParam ? '(local.set $m (f64x2.splat (local.get $mean)))\n' : '';
+  const args = ['(local.get $p)', s.twoOperand ? '(local.get $q)' : '', '(local.get $n)'];
+  const mean = s.meanParam ? ' (local.get $mean)' : '';
+  const call = (p: string, q: string, n: string): string =>
+    `(call ${self} ${p}${s.twoOperand ? ` ${q}` : ''} ${n}${mean})`;
+  return `  ;; ${s.name}, ${t.numpy}
+  (func ${leaf} ${params(s)} (result f64)
+    (local $a v128) (local $b v128) (local $c v128) (local $d v128) ${X_LOCALS}${s.meanParam ? ' (local $m v128)' : ''}${t.locals === '' ? '' : `\n    ${t.locals}`}
+    ;; Locals start at +0, which is where NumPy starts a run shorter than 8.
+    (local $end i32) (local $res f64) (local $s f64)
+    (if (i32.ge_u (local.get $n) (i32.const 8))
+      (then
+${indent(setup + blocks, 8)}))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const ${t.shift}))))
+    (block $done
+      (br_if $done (i32.eq (local.get $p) (local.get $end)))
+      (loop $tail
+        (local.set $res (f64.add (local.get $res) ${s.scalar(t.scalar)}))
+        (local.set $p (i32.add (local.get $p) (i32.const ${size})))${indent(qStepScalar, 8)}
+        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
+    (local.get $res))
+
+  (func ${self} ${exports(s.name, t)} ${params(s)} (result f64)
+    (local $n2 i32)
+    (if (i32.le_u (local.get $n) (i32.const 128))
+      (then (return (call ${leaf} ${args.filter((a) => a !== '').join(' ')}${mean}))))
+    (local.set $n2 (i32.and (i32.shr_u (local.get $n) (i32.const 1)) (i32.const -8)))
+    (f64.add
+      ${call('(local.get $p)', '(local.get $q)', '(local.get $n2)')}
+      ${call(
+        `(i32.add (local.get $p) (i32.shl (local.get $n2) (i32.const ${t.shift})))`,
+        '(i32.add (local.get $q) (i32.shl (local.get $n2) (i32.const 3)))',
+        '(i32.sub (local.get $n) (local.get $n2))',
+      )}))
+`;
+}
+
+function dotKernel(t: ElementType): string {
+  const size = 1 << t.shift;
+  const accumulate = ['$a', '$b', '$c', '$d']
+    .map((a, k) => `(local.set ${a} (f64x2.add (local.get ${a}) (f64x2.mul ${x(k)} ${qVector(k)})))`)
+    .join('\n');
+  return `  ;; dot, ${t.numpy}
+  (func $dot_${t.suffix} ${exports('dot', t)} (param $p i32) (param $q i32) (param $n i32) (result f64)
+    (local $a v128) (local $b v128) (local $c v128) (local $d v128) ${X_LOCALS}${t.locals === '' ? '' : `\n    ${t.locals}`}
+    (local $end i32) (local $res f64)
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const ${t.shift}))))
+    (block $blocksDone
+      (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
+      (loop $blocks
+${indent(`${t.block}\n${accumulate}`, 8)}
+        (local.set $p (i32.add (local.get $p) (i32.const ${8 * size})))
+        (local.set $q (i32.add (local.get $q) (i32.const 64)))
+        (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
+    (local.set $a
+      (f64x2.add (f64x2.add (local.get $a) (local.get $b)) (f64x2.add (local.get $c) (local.get $d))))
+    (local.set $res (f64.add (f64x2.extract_lane 0 (local.get $a)) (f64x2.extract_lane 1 (local.get $a))))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const ${t.shift}))))
+    (block $done
+      (br_if $done (i32.eq (local.get $p) (local.get $end)))
+      (loop $tail
+        (local.set $res (f64.add (local.get $res) (f64.mul ${t.scalar} (f64.load (local.get $q)))))
+        (local.set $p (i32.add (local.get $p) (i32.const ${size})))
+        (local.set $q (i32.add (local.get $q) (i32.const 8)))
+        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
+    (local.get $res))
+
+  ;; dotMany, ${t.numpy}
+  (func $dotMany_${t.suffix} ${exports('dotMany', t)}
+    (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
+    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local.set $stride (i32.shl (local.get $n) (i32.const ${t.shift})))
+    (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
+    (block $rowsDone
+      (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
+      (loop $row
+        (local.set $qj (local.get $q))
+        (local.set $j (local.get $nq))
+        (loop $query
+          (f64.store (local.get $out) (call $dot_${t.suffix} (local.get $p) (local.get $qj) (local.get $n)))
+          (local.set $out (i32.add (local.get $out) (i32.const 8)))
+          (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
+          (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
+        (local.set $p (i32.add (local.get $p) (local.get $stride)))
+        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+`;
+}
+
+const HEADER = `;; Generated by \`npm run wasm\` (scripts/wasm.ts); edit the templates there, not this file.
+;;
+;; Row kernels over a dataset that lives in a shared WebAssembly.Memory, in f64x2 SIMD, one copy per
+;; element type: each reads the type at its own width and widens to float64 in registers, so a
+;; result is what the float64 kernel gives on the row converted with x.astype(float64).
+;;
+;; The pairwise kernels give the same bits as their twins in pairwise.ts, which follow NumPy's
+;; pairwise summation: fewer than 8 values are added in order to 0; 8 to 128 values go through 8
+;; strided accumulators r0..r7 (element 8j+k into r_k, the first 8 values initialising them),
+;; combined as ((r0+r1)+(r2+r3))+((r4+r5)+(r6+r7)), then the n%8 tail is added in order; longer
+;; runs split at half the length rounded down to a multiple of 8 and add the two halves' sums.
+;; The 8 accumulators are exactly the lanes of 4 f64x2 registers a=(r0,r1), b=(r2,r3),
+;; c=(r4,r5), d=(r6,r7), and each lane sees the same additions in the same order as the scalar
+;; code, so only the final combine needs its lanes taken apart. WebAssembly never fuses a
+;; multiply with an add, so (x-m)*(x-m) rounds as it does in JS.
+;;
+;; dot is a sum of x*y, not pairwise. Rounding order, which dotInLanes in pairwise.ts repeats: 8
+;; scalar accumulators s0..s7 start at +0 and element 8j+k of every whole block of 8 is added into
+;; s_k; as lanes a=(s0,s1), b=(s2,s3), c=(s4,s5), d=(s6,s7) they are combined lane-wise as
+;; v=(a+b)+(c+d), giving total = ((s0+s2)+(s4+s6)) + ((s1+s3)+(s5+s7)); then the n%8 tail is
+;; added to the total in order. dotMany is dot for each row and each of nq query vectors stored
+;; back to back, written row by row (nq values a row) at $out.
+;;
+;; Pointers are byte offsets into the memory, aligned to the element size (query vectors: 8 bytes).
+;; Loops stop on pointer equality rather than an unsigned comparison so a run that ends exactly at
+;; the 4 GiB limit (where the end pointer wraps to 0: a vector slot can) still works.
+
+(module
+  (import "env" "memory" (memory 0 65536 shared))
+
+  ;; ((a0+a1)+(b0+b1))+((c0+c1)+(d0+d1)): NumPy's combine of r0..r7.
+  (func $combine (param $a v128) (param $b v128) (param $c v128) (param $d v128) (result f64)
+    (f64.add
+      (f64.add
+        (f64.add (f64x2.extract_lane 0 (local.get $a)) (f64x2.extract_lane 1 (local.get $a)))
+        (f64.add (f64x2.extract_lane 0 (local.get $b)) (f64x2.extract_lane 1 (local.get $b))))
+      (f64.add
+        (f64.add (f64x2.extract_lane 0 (local.get $c)) (f64x2.extract_lane 1 (local.get $c)))
+        (f64.add (f64x2.extract_lane 0 (local.get $d)) (f64x2.extract_lane 1 (local.get $d))))))
+
+  ;; One float16 (its bits in the low 16 of $bits) as f64, for the tails.
+  (func $half (param $bits i32) (result f64)
+    (local $h v128) (local $o v128) (local $e v128)
+    (local.set $h (i32x4.splat (local.get $bits)))
+${indent(HALF_TO_FLOAT, 4)}
+    (f64.promote_f32 (f32x4.extract_lane 0 (local.get $o))))
+`;
+
+/** The full text of simd.wat. */
+export function generateSimdWat(): string {
+  const sections = ELEMENT_TYPES.map(
+    (t) =>
+      `  ;; ${'-'.repeat(93)}\n  ;; ${t.numpy}\n\n${SUMMANDS.map((s) => pairwiseKernel(s, t)).join('\n')}\n${dotKernel(t)}`,
+  );
+  return `${HEADER}\n${sections.join('\n')})\n`;
+}
+
+/** The full text of simd-binary.ts for the given simd.wat text. */
+export async function generateSimdBinaryModule(wat?: string): Promise<string> {
+  const binary = await assemble(wat ?? (await readFile(WAT_FILE, 'utf8')));
   return (
     '// Generated by `npm run wasm` from simd.wat; do not edit.\n' +
     `export const SIMD_WASM_BASE64 =\n  '${Buffer.from(binary).toString('base64')}';\n`
@@ -45,25 +516,29 @@ export async function generateSimdBinaryModule(): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const generated = await generateSimdBinaryModule();
+  const wat = generateSimdWat();
+  const binaryModule = await generateSimdBinaryModule(wat);
   if (process.argv.includes('--check')) {
-    const committed = await readFile(BINARY_MODULE_FILE, 'utf8').catch(() => '');
-    if (committed !== generated) {
+    const committedWat = await readFile(WAT_FILE, 'utf8').catch(() => '');
+    const committedModule = await readFile(BINARY_MODULE_FILE, 'utf8').catch(() => '');
+    if (committedWat !== wat || committedModule !== binaryModule) {
       process.stderr.write(
-        'src/jobs/kernels/simd-binary.ts is out of date with simd.wat: run `npm run wasm` and commit the result\n',
+        'src/jobs/kernels/simd.wat or simd-binary.ts is out of date with scripts/wasm.ts: run `npm run wasm` and commit the result\n',
       );
       process.exitCode = 1;
     }
   } else {
-    await writeFile(BINARY_MODULE_FILE, generated);
-    process.stdout.write(`wrote ${fileURLToPath(BINARY_MODULE_FILE)}\n`);
+    await writeFile(WAT_FILE, wat);
+    await writeFile(BINARY_MODULE_FILE, binaryModule);
+    process.stdout.write(`wrote ${fileURLToPath(WAT_FILE)} and ${fileURLToPath(BINARY_MODULE_FILE)}\n`);
   }
 }
 
-// Tests import generateSimdBinaryModule; only a direct run writes or checks the file.
+// Tests import the generators; only a direct run writes or checks the files.
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   // wabt's errors carry the offending WAT lines; its minified stack frames would only bury them.
-  await main().catch((error: unknown) => {
+  // No top-level await: the benchmark's workers load this module through tsx's require hook.
+  main().catch((error: unknown) => {
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exitCode = 1;
   });

@@ -5,8 +5,11 @@ export const WASM_PAGE = 65536;
 /** The most pages a 32-bit WebAssembly memory can have (4 GiB). */
 export const MAX_WASM_PAGES = 65536;
 
-/** The smallest float64 array worth a WebAssembly memory: below it the SIMD kernels gain little. */
-const MIN_WASM_BYTES = 1 << 20;
+/**
+ * The smallest array worth a WebAssembly memory, whatever its dtype: below it a job is over before
+ * the SIMD kernels gain back what the memory costs (see allocateSharedArray).
+ */
+export const MIN_WASM_BYTES = 1 << 20;
 
 /** Where an array's bytes live, shared by every thread. */
 export interface SharedArray {
@@ -14,9 +17,10 @@ export interface SharedArray {
   readonly buffer: SharedArrayBuffer;
   readonly bytes: number;
   /**
-   * The shared WebAssembly.Memory behind `buffer`, or null. float64 arrays that fit in one live
-   * in such a memory so the SIMD kernels read them where they are; the memory may later grow past
-   * the array (the job engine keeps query vectors there), never shrink.
+   * The shared WebAssembly.Memory behind `buffer`, or null. Arrays of any dtype that fit in one
+   * live in such a memory so the SIMD kernels read them where they are, at the dtype's own width;
+   * the memory may later grow past the array (the job engine keeps query vectors there), never
+   * shrink.
    */
   readonly memory: WebAssembly.Memory | null;
 }
@@ -26,15 +30,15 @@ export function pagesFor(bytes: number): number {
 }
 
 /**
- * Allocates zeroed shared memory for an array. Only float64 goes in a WebAssembly memory: the other
- * dtypes are converted to float64 before any kernel reads them, so they gain nothing from it.
- * Small arrays stay in a plain buffer too: V8 reserves about 10 GiB of address space for every
- * WebAssembly memory whatever its size, and a process has room for some thousands of those only.
- * That reservation is also why the maximum is the 4 GiB limit: it costs nothing more, and the
- * room lets the memory grow for query vectors.
+ * Allocates zeroed shared memory for an array. Every dtype from MIN_WASM_BYTES up goes in a
+ * WebAssembly memory, where simd.wat has kernels for it. Small arrays stay in a plain buffer: V8
+ * reserves about 10 GiB of address space for every WebAssembly memory whatever its size, and a
+ * process has room for some thousands of those only. That reservation is also why the maximum is
+ * the 4 GiB limit: it costs nothing more, and the room lets the memory grow for query vectors.
+ * An array of 4 GiB or more is not split: it stays in a plain buffer for the JS kernels.
  */
-export function allocateSharedArray(dtype: DType, bytes: number): SharedArray {
-  if (dtype === 'float64' && bytes >= MIN_WASM_BYTES && pagesFor(bytes) < MAX_WASM_PAGES) {
+export function allocateSharedArray(_dtype: DType, bytes: number): SharedArray {
+  if (bytes >= MIN_WASM_BYTES && pagesFor(bytes) < MAX_WASM_PAGES) {
     const memory = wasmMemory(pagesFor(bytes));
     if (memory !== null) return { buffer: memory.buffer as unknown as SharedArrayBuffer, bytes, memory };
   }

@@ -1,6 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { BINARY_MODULE_FILE, generateSimdBinaryModule } from '../../scripts/wasm.js';
+import {
+  BINARY_MODULE_FILE,
+  generateSimdBinaryModule,
+  generateSimdWat,
+  WAT_FILE,
+} from '../../scripts/wasm.js';
 import {
   dotInLanes,
   pairwiseSum,
@@ -329,8 +334,12 @@ describe('wasm SIMD kernels', () => {
   });
 });
 
-describe('simd-binary.ts', () => {
-  it('is what `npm run wasm` generates from simd.wat', async () => {
+describe('simd.wat and simd-binary.ts', () => {
+  it('simd.wat is what `npm run wasm` generates from its templates', async () => {
+    expect(await readFile(WAT_FILE, 'utf8')).toBe(generateSimdWat());
+  });
+
+  it('simd-binary.ts is what `npm run wasm` generates from simd.wat', async () => {
     const committed = await readFile(BINARY_MODULE_FILE, 'utf8');
     expect(committed).toBe(await generateSimdBinaryModule());
   });
