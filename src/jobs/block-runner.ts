@@ -54,7 +54,6 @@ function wholeDataset(op: OpDefinition, params: unknown, dataset: TaskDataset): 
  */
 export function simdKernelOf(op: OpDefinition, params: unknown, dataset: TaskDataset) {
   if (op.scope !== 'rows' || op.result !== 'float64' || dataset.memory === null) return undefined;
-  if (dataset.dtype !== 'float64') return undefined;
   return op.simd?.(params, dataset.rowLength);
 }
 

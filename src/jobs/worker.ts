@@ -1,8 +1,8 @@
 import { workerData } from 'node:worker_threads';
 import { opNamed } from '../ops/registry.js';
 import { collectOnSignal } from '../reclaim.js';
-import { blockRunner, type SimdPlace, simdKernelOf } from './block-runner.js';
-import { type SimdKernels, simdKernels } from './kernels/simd.js';
+import { blockRunner, type SimdPlace, simdKernelOf, type TaskDataset } from './block-runner.js';
+import { type SimdKernels, simdKernelsFor } from './kernels/simd.js';
 import { CANCEL, type ChunkOutcome, type ChunkTask, ROWS_DONE, type WorkerData } from './task.js';
 import { claimSlot, releaseSlot } from './vector-slots.js';
 
@@ -24,8 +24,9 @@ void collectOnSignal((workerData as WorkerData).reclaimSignal, () => {
   cached = undefined;
 });
 
-function kernelsFor(datasetId: string, memory: WebAssembly.Memory): SimdKernels {
-  if (cached?.datasetId !== datasetId) cached = { datasetId, kernels: simdKernels(memory) };
+function kernelsFor(dataset: TaskDataset, memory: WebAssembly.Memory): SimdKernels {
+  const datasetId = dataset.id;
+  if (cached?.datasetId !== datasetId) cached = { datasetId, kernels: simdKernelsFor(memory, dataset.dtype) };
   return cached.kernels;
 }
 
@@ -48,7 +49,7 @@ export default function runChunk(task: ChunkTask): ChunkOutcome {
       if (op.vector === 'row' && task.vectorSlots !== null && vector !== undefined) {
         vectorAt = claimSlot(memory, task.vectorSlots.slots, task.vectorSlots.tag, vector);
       }
-      simd = { kernels: kernelsFor(dataset.id, memory), vectorAt };
+      simd = { kernels: kernelsFor(dataset, memory), vectorAt };
     }
     const run = blockRunner(op, params, dataset, task.result, simd);
     for (let r = task.r0; r < task.r1; r += blockRows) {

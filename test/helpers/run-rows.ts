@@ -1,7 +1,7 @@
 import type { DType } from '../../src/datasets/dtypes.js';
 import { readInt64 } from '../../src/int64.js';
 import { blockRunner } from '../../src/jobs/block-runner.js';
-import { type SimdKernels, simdKernels } from '../../src/jobs/kernels/simd.js';
+import { type SimdKernels, simdKernelsFor } from '../../src/jobs/kernels/simd.js';
 import { validateParams } from '../../src/ops/params.js';
 import { opNamed } from '../../src/ops/registry.js';
 
@@ -68,7 +68,7 @@ export function runRows(run: RowsRun): Float64Array {
     memory === null
       ? null
       : {
-          kernels: (run.wrapSimd ?? simdKernels)(memory),
+          kernels: run.wrapSimd?.(memory) ?? simdKernelsFor(memory, dtype),
           vectorAt: prepared.vector === undefined ? -1 : vectorAt,
         };
   const block = blockRunner(op, prepared, dataset, result, place);

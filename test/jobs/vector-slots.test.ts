@@ -38,7 +38,7 @@ describe('vector slots in a dataset memory', () => {
     const store = new DatasetStore();
     const budget = new MemoryBudget(16 * 2 ** 20);
     const areas = new VectorSlotAreas(store, budget, 2);
-    const int32 = addDataset(store, budget, 'int32', [1000, 1000]);
+    const int32 = addDataset(store, budget, 'int32', [100, 100]);
     const tiny = addDataset(store, budget, 'float64', [10, 10]);
     expect([int32.memory, tiny.memory]).toEqual([null, null]);
     expect(areas.slotsFor(int32)).toBeNull();
