@@ -3,7 +3,7 @@
  * the row's values with no temporary array; sums follow NumPy's pairwise tree exactly.
  */
 import type { Emitter, FailCode } from './emitter.js';
-import { FAIL } from './runtime.js';
+import { FAIL, PLAN_END } from './runtime.js';
 import { type ArrayValue, asCondition, asNumber } from './values.js';
 
 export type Elem = (k: string) => string;
@@ -40,8 +40,12 @@ export function emitPairwiseSum(em: Emitter, length: string, elem: Elem): string
   em.emit(`let ${sp} = 0;`);
   em.emit(`for (let ${q} = 0; ; ${q}++) {`);
   em.emit(`const ${c} = ${plan}[${q}];`);
-  em.emit(`if (${c} < 0) break;`);
-  em.emit(`if (${c} === 0) { ST[${sp} - 2] += ST[${sp} - 1]; ${sp}--; continue; }`);
+  em.emit(`if (${c} < 0) {`);
+  em.emit(`if (${c} === ${PLAN_END}) break;`);
+  em.emit(`ST[${sp} - 2] += ST[${sp} - 1];`);
+  em.emit(`${sp}--;`);
+  em.emit('continue;');
+  em.emit('}');
   em.emit(`const ${end} = ${lo} + ${c};`);
   em.emit(`let ${leaf} = 0;`);
   em.emit(`if (${c} < 8) { for (let ${k} = ${lo}; ${k} < ${end}; ${k}++) ${leaf} += ${elem(k)}; } else {`);

@@ -123,8 +123,10 @@ export function broadcast(row: number, a: number, b: number): number {
   return fail(row, FAIL.broadcast, a, b);
 }
 
-// The pairwise tree of a length, in post-order: a positive entry is a leaf of that many values
-// (taken in order), 0 adds the top two partial sums, -1 ends. Built once per distinct length in a row.
+// The pairwise tree of a length, in post-order: an entry >= 0 is a leaf of that many values (taken
+// in order), COMBINE adds the top two partial sums, END ends. Built once per distinct length in a row.
+export const PLAN_COMBINE = -1;
+export const PLAN_END = -2;
 let plan = new Int32Array(64);
 let planLength = -1;
 
@@ -136,7 +138,7 @@ function planInto(n: number, at: number): number {
   const n2 = split(n);
   at = planInto(n2, at);
   at = planInto(n - n2, at);
-  plan[at] = 0;
+  plan[at] = PLAN_COMBINE;
   return at + 1;
 }
 
@@ -145,7 +147,7 @@ export function pairwisePlan(n: number): Int32Array {
   if (n !== planLength) {
     const entries = 2 * Math.ceil(n / 32) + 4;
     if (plan.length < entries) plan = new Int32Array(entries);
-    plan[planInto(n, 0)] = -1;
+    plan[planInto(n, 0)] = PLAN_END;
     planLength = n;
   }
   return plan;
