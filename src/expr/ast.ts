@@ -18,6 +18,8 @@ export type Node =
   | {
       readonly type: 'binary';
       readonly column: number;
+      /** Where the operator is, for refusals that are about it. */
+      readonly opColumn: number;
       readonly op: BinaryOp;
       readonly left: Node;
       readonly right: Node;
@@ -35,7 +37,13 @@ export type Node =
       readonly left: Node;
       readonly right: Node;
     }
-  | { readonly type: 'ifexp'; readonly column: number; readonly body: Node; readonly test: Node; readonly orelse: Node }
+  | {
+      readonly type: 'ifexp';
+      readonly column: number;
+      readonly body: Node;
+      readonly test: Node;
+      readonly orelse: Node;
+    }
   | {
       readonly type: 'call';
       readonly column: number;

@@ -94,7 +94,26 @@ export const METHODS: ReadonlySet<string> = new Set([
   'flatten',
 ]);
 
-export const NAMES = ['x', 'i', 'n', 'rows', 'data', 'dataset', 'v', 'nan', 'inf', 'pi', 'e', 'True', 'False'];
+/** A table entry only if the table itself has it: names like `constructor` must not reach Object.prototype. */
+export function own<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+export const NAMES = [
+  'x',
+  'i',
+  'n',
+  'rows',
+  'data',
+  'dataset',
+  'v',
+  'nan',
+  'inf',
+  'pi',
+  'e',
+  'True',
+  'False',
+];
 
 export function describeNames(argNames: readonly string[]): string {
   const args = argNames.length > 0 ? `, the args ${argNames.join(', ')}` : '';

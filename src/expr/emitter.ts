@@ -3,7 +3,7 @@
  * so nothing from the expression text ever becomes an identifier in the source.
  */
 import { ExprError } from './errors.js';
-import { FAIL } from './runtime.js';
+import type { FAIL } from './runtime.js';
 import { formatNumber } from './values.js';
 
 export type FailCode = (typeof FAIL)[keyof typeof FAIL];

@@ -3,7 +3,7 @@
  * expression (elementwise functions stay fused) or the loop of a reduction.
  */
 import type { Node } from './ast.js';
-import { FUNCTIONS } from './catalog.js';
+import { FUNCTIONS, own } from './catalog.js';
 import { ExprError } from './errors.js';
 import type { Generator } from './generator.js';
 import {
@@ -19,7 +19,16 @@ import {
   numberElem,
 } from './loops.js';
 import { FAIL } from './runtime.js';
-import { type ArrayValue, asCondition, asNumber, isSimple, type Kind, type Scalar, scalar, type Value } from './values.js';
+import {
+  type ArrayValue,
+  asCondition,
+  asNumber,
+  isSimple,
+  type Kind,
+  type Scalar,
+  scalar,
+  type Value,
+} from './values.js';
 
 export interface Argument {
   readonly value: Value;
@@ -84,10 +93,13 @@ function bind(
     ...signature.keywordOnly.map((p) => `${p}=…`),
   ].join(', ')})`;
   if (args.length > signature.params.length) {
-    throw new ExprError(`${name} takes at most ${signature.params.length} positional argument(s): ${usage}`, column);
+    throw new ExprError(
+      `${name} takes at most ${signature.params.length} positional argument(s): ${usage}`,
+      column,
+    );
   }
   const bound = new Map<string, Argument>();
-  args.forEach((a, j) => bound.set(signature.params[j], a));
+  for (const [j, a] of args.entries()) bound.set(signature.params[j], a);
   for (const k of keywords) {
     if (!all.includes(k.name)) {
       throw new ExprError(`${name} takes no keyword '${k.name}': ${usage}`, k.column);
@@ -101,9 +113,12 @@ function bind(
   return bound;
 }
 
-function arrayArgument(g: Generator, name: string, a: Argument): ArrayValue {
+function arrayArgument(name: string, a: Argument): ArrayValue {
   if (a.value.shape === 'scalar') {
-    throw new ExprError(`${name} needs an array (x, v, data or an expression of them), not a single number`, a.column);
+    throw new ExprError(
+      `${name} needs an array (x, v, data or an expression of them), not a single number`,
+      a.column,
+    );
   }
   return a.value;
 }
@@ -113,7 +128,12 @@ function fromContiguousOrScratch(g: Generator, a: ArrayValue): { array: string; 
   return { array: emitMaterialize(g.em, a), base: '0' };
 }
 
-function scratchArray(kind: Kind, local: string, length: string, knownLength: number | undefined): ArrayValue {
+function scratchArray(
+  kind: Kind,
+  local: string,
+  length: string,
+  knownLength: number | undefined,
+): ArrayValue {
   return {
     shape: 'array',
     kind,
@@ -134,15 +154,18 @@ function variance(g: Generator, a: ArrayValue, ddof: Argument | undefined): Scal
   const m = mean(g, a).js;
   const elem = numberElem(a);
   const squares = emitPairwiseSum(g.em, a.length, (k) => `square(${elem(k)} - ${m})`);
-  const d = ddof === undefined ? '0' : asNumber(ddof.value.kind, g.expectScalar(ddof.value, ddof.column, 'ddof').js);
+  const d =
+    ddof === undefined ? '0' : asNumber(ddof.value.kind, g.expectScalar(ddof.value, ddof.column, 'ddof').js);
   return g.temp('float', `${squares} / Math.max(${a.length} - ${d}, 0)`);
 }
 
 function norm(g: Generator, a: ArrayValue, ord: Argument | undefined): Scalar {
   const order = ord === undefined ? 2 : ord.value.shape === 'scalar' ? ord.value.known : undefined;
   const elem = numberElem(a);
-  if (order === 2) return g.temp('float', `Math.sqrt(${emitPairwiseSum(g.em, a.length, (k) => `square(${elem(k)})`)})`);
-  if (order === 1) return g.temp('float', `(0 + ${emitPairwiseSum(g.em, a.length, (k) => `Math.abs(${elem(k)})`)})`);
+  if (order === 2)
+    return g.temp('float', `Math.sqrt(${emitPairwiseSum(g.em, a.length, (k) => `square(${elem(k)})`)})`);
+  if (order === 1)
+    return g.temp('float', `(0 + ${emitPairwiseSum(g.em, a.length, (k) => `Math.abs(${elem(k)})`)})`);
   if (order === Number.POSITIVE_INFINITY) return scalar('float', emitMaxAbs(g.em, a));
   throw new ExprError('norm takes ord=1, ord=2 or ord=inf', ord!.column);
 }
@@ -151,7 +174,13 @@ function dot(g: Generator, column: number, a: ArrayValue, b: ArrayValue): Scalar
   // np.dot of 1-D arrays needs equal lengths; it does not broadcast.
   if (a.knownLength !== undefined && b.knownLength !== undefined) {
     if (a.knownLength !== b.knownLength) {
-      g.em.certain(column, `dot needs arrays of equal length, got ${a.knownLength} and ${b.knownLength}`, FAIL.broadcast, a.knownLength, b.knownLength);
+      g.em.certain(
+        column,
+        `dot needs arrays of equal length, got ${a.knownLength} and ${b.knownLength}`,
+        FAIL.broadcast,
+        a.knownLength,
+        b.knownLength,
+      );
     }
   } else {
     g.em.emit(`if (${a.length} !== ${b.length}) ${g.em.failLine(FAIL.broadcast, a.length, b.length)}`);
@@ -161,7 +190,13 @@ function dot(g: Generator, column: number, a: ArrayValue, b: ArrayValue): Scalar
   return g.temp('float', `(0 + ${emitPairwiseSum(g.em, a.length, (k) => `${ea(k)} * ${eb(k)}`)})`);
 }
 
-function reduce(g: Generator, name: string, column: number, a: ArrayValue, bound: Map<string, Argument>): Value {
+function reduce(
+  g: Generator,
+  name: string,
+  column: number,
+  a: ArrayValue,
+  bound: Map<string, Argument>,
+): Value {
   const em = g.em;
   switch (name) {
     case 'sum': {
@@ -218,26 +253,34 @@ export function callFunction(
   const bound = bind(g, name, column, args, keywords);
   const first = args[0] ?? bound.values().next().value!;
   const value = first.value;
-  const unary = UNARY_MATH[name];
+  const unary = own(UNARY_MATH, name);
   if (unary !== undefined) {
     // NumPy keeps abs of a boolean boolean; every other function computes on 0 and 1.
     if (name === 'abs' && value.kind === 'bool') return value;
     const kind: Kind = name === 'abs' || name === 'sign' ? (value.kind === 'int' ? 'int' : 'float') : 'float';
     return g.numeric(column, kind, [value], ([a]) => unary(a));
   }
-  const predicate = PREDICATES[name];
+  const predicate = own(PREDICATES, name);
   if (predicate !== undefined) return g.numeric(column, 'bool', [value], ([a]) => predicate(a));
-  const binary = BINARY_MATH[name];
+  const binary = own(BINARY_MATH, name);
   if (binary !== undefined) {
     const second = bound.get(FUNCTIONS[name].params[1])!.value;
-    const kind: Kind = (name === 'minimum' || name === 'maximum') && value.kind !== 'float' && second.kind !== 'float' ? 'int' : 'float';
+    const kind: Kind =
+      (name === 'minimum' || name === 'maximum') && value.kind !== 'float' && second.kind !== 'float'
+        ? 'int'
+        : 'float';
     return g.numeric(column, kind, [value, second], ([a, b]) => binary(a, b));
   }
   switch (name) {
     case 'clip': {
       const lo = bound.get('a_min')!.value;
       const hi = bound.get('a_max')!.value;
-      return g.numeric(column, 'float', [value, lo, hi], ([a, l, h]) => `Math.min(Math.max(${a}, ${l}), ${h})`);
+      return g.numeric(
+        column,
+        'float',
+        [value, lo, hi],
+        ([a, l, h]) => `Math.min(Math.max(${a}, ${l}), ${h})`,
+      );
     }
     case 'where': {
       const a = bound.get('x')!.value;
@@ -251,7 +294,7 @@ export function callFunction(
       );
     }
     case 'diff': {
-      const a = arrayArgument(g, name, first);
+      const a = arrayArgument(name, first);
       const length = g.temp(
         'int',
         `${a.length} > 0 ? ${a.length} - 1 : 0`,
@@ -262,7 +305,14 @@ export function callFunction(
         a.kind === 'bool'
           ? (k: string) => `(${a.at(`(${k} + 1)`)} !== ${a.at(k)})`
           : (k: string) => `(${a.at(`(${k} + 1)`)} - ${a.at(k)})`;
-      return { shape: 'array', kind: a.kind, length: length.js, knownLength: length.known, at, contiguous: undefined };
+      return {
+        shape: 'array',
+        kind: a.kind,
+        length: length.js,
+        knownLength: length.known,
+        at,
+        contiguous: undefined,
+      };
     }
     case 'cumsum': {
       const a = g.toArray(value);
@@ -270,7 +320,7 @@ export function callFunction(
       return scratchArray(a.kind === 'float' ? 'float' : 'int', local, a.length, a.knownLength);
     }
     case 'sort': {
-      const a = arrayArgument(g, name, first);
+      const a = arrayArgument(name, first);
       const local = emitMaterialize(g.em, a);
       g.em.emit(`sortPrefix(${local}, ${a.length});`);
       return scratchArray(a.kind, local, a.length, a.knownLength);
@@ -280,7 +330,7 @@ export function callFunction(
       return dot(g, column, g.toArray(value), g.toArray(other.value));
     }
     case 'len':
-      return reduce(g, name, column, arrayArgument(g, name, first), bound);
+      return reduce(g, name, column, arrayArgument(name, first), bound);
     default:
       return reduce(g, name, column, g.toArray(value), bound);
   }

@@ -6,7 +6,7 @@
  */
 import type { DType } from '../datasets/dtypes.js';
 import type { BinaryOp, CompareOp, Node } from './ast.js';
-import { describeNames, FUNCTIONS, METHODS, describeMethods } from './catalog.js';
+import { describeMethods, describeNames, FUNCTIONS, METHODS, own } from './catalog.js';
 import { Emitter } from './emitter.js';
 import { ExprError } from './errors.js';
 import { callFunction } from './functions.js';
@@ -88,14 +88,20 @@ export class Generator {
         throw new ExprError(`args key ${JSON.stringify(name)} is not a name: use letters, digits and _`, 0);
       }
       if (this.isBuiltin(name) || this.args.has(name)) {
-        throw new ExprError(`args key ${JSON.stringify(name)} clashes with a built-in name or another key`, 0);
+        throw new ExprError(
+          `args key ${JSON.stringify(name)} clashes with a built-in name or another key`,
+          0,
+        );
       }
       this.args.set(name, `a${index}`);
     });
   }
 
   private isBuiltin(name: string): boolean {
-    return ['x', 'i', 'n', 'rows', 'data', 'dataset', 'v', 'nan', 'inf', 'pi', 'e'].includes(name) || name in FUNCTIONS;
+    return (
+      ['x', 'i', 'n', 'rows', 'data', 'dataset', 'v', 'nan', 'inf', 'pi', 'e'].includes(name) ||
+      own(FUNCTIONS, name) !== undefined
+    );
   }
 
   /** A scalar computed into a fresh name now, so loops that use it read one local. */
@@ -110,12 +116,22 @@ export class Generator {
   /** A scalar as a one-element array, as NumPy reduces a 0-d value. */
   toArray(value: Value): ArrayValue {
     if (value.shape === 'array') return value;
-    return { shape: 'array', kind: value.kind, length: '1', knownLength: 1, at: () => value.js, contiguous: undefined };
+    return {
+      shape: 'array',
+      kind: value.kind,
+      length: '1',
+      knownLength: 1,
+      at: () => value.js,
+      contiguous: undefined,
+    };
   }
 
   expectScalar(value: Value, column: number, what: string): Scalar {
     if (value.shape === 'scalar') return value;
-    throw new ExprError(`${what} must be a single number, not an array: reduce it first, e.g. with sum(...)`, column);
+    throw new ExprError(
+      `${what} must be a single number, not an array: reduce it first, e.g. with sum(...)`,
+      column,
+    );
   }
 
   /**
@@ -183,7 +199,9 @@ export class Generator {
 
   /** Elementwise over the numbers of the operands (bools as 0 and 1). */
   numeric(column: number, kind: Kind, operands: Value[], combine: (js: string[]) => string): Value {
-    return this.elementwise(column, kind, operands, (js) => combine(js.map((v, j) => asNumber(operands[j].kind, v))));
+    return this.elementwise(column, kind, operands, (js) =>
+      combine(js.map((v, j) => asNumber(operands[j].kind, v))),
+    );
   }
 
   gen(node: Node): Value {
@@ -201,7 +219,7 @@ export class Generator {
       case 'unary':
         return this.unary(node.op, this.gen(node.operand), node.column);
       case 'binary':
-        return this.binary(node.op, this.gen(node.left), this.gen(node.right), node.column);
+        return this.binary(node.op, this.gen(node.left), this.gen(node.right), node.opColumn);
       case 'compare':
         return this.compare(node.ops, node.operands, node.column);
       case 'logic':
@@ -210,12 +228,18 @@ export class Generator {
         return this.conditional(node.test, node.body, node.orelse);
       case 'call': {
         if (node.callee.type !== 'name') {
-          throw new ExprError(`only functions can be called: ${describeNames(this.shape.argNames)}`, node.column);
+          throw new ExprError(
+            `only functions can be called: ${describeNames(this.shape.argNames)}`,
+            node.column,
+          );
         }
         const id = node.callee.id;
-        if (!(id in FUNCTIONS)) {
+        if (own(FUNCTIONS, id) === undefined) {
           if (this.isName(id)) {
-            throw new ExprError(`${id} is not a function: ${describeNames(this.shape.argNames)}`, node.column);
+            throw new ExprError(
+              `${id} is not a function: ${describeNames(this.shape.argNames)}`,
+              node.column,
+            );
           }
           this.name(id, node.column);
         }
@@ -228,10 +252,10 @@ export class Generator {
         );
       }
       case 'method': {
+        const object = this.gen(node.object);
         if (!METHODS.has(node.name)) {
           throw new ExprError(`.${node.name}() is not allowed: ${describeMethods()}`, node.column);
         }
-        const object = this.gen(node.object);
         if (node.name === 'ravel' || node.name === 'flatten') {
           if (node.args.length > 0 || node.keywords.length > 0) {
             throw new ExprError(`.${node.name}() takes no arguments`, node.column);
@@ -242,7 +266,10 @@ export class Generator {
           this,
           node.name,
           node.column,
-          [{ value: object, column: node.object.column }, ...node.args.map((a) => ({ value: this.gen(a), column: a.column }))],
+          [
+            { value: object, column: node.object.column },
+            ...node.args.map((a) => ({ value: this.gen(a), column: a.column })),
+          ],
           node.keywords.map((k) => ({ name: k.name, node: k.value, column: k.column })),
         );
       }
@@ -311,7 +338,8 @@ export class Generator {
     }
     const arg = this.args.get(id);
     if (arg !== undefined) return scalar('float', arg);
-    if (id in FUNCTIONS) throw new ExprError(`${id} is a function: call it, as ${id}(...)`, column);
+    if (own(FUNCTIONS, id) !== undefined)
+      throw new ExprError(`${id} is a function: call it, as ${id}(...)`, column);
     throw new ExprError(`unknown name '${id}': ${describeNames(this.shape.argNames)}`, column);
   }
 
@@ -322,12 +350,18 @@ export class Generator {
     }
     if (op === '~') {
       if (operand.kind !== 'bool') {
-        throw new ExprError('~ applies to booleans (comparisons, isnan(...), ...): use - to negate numbers', column);
+        throw new ExprError(
+          '~ applies to booleans (comparisons, isnan(...), ...): use - to negate numbers',
+          column,
+        );
       }
       return this.elementwise(column, 'bool', [operand], ([a]) => `!${a}`);
     }
     if (operand.kind === 'bool') {
-      throw new ExprError(`unary ${op} does not apply to booleans, as in NumPy: use ~ to negate a boolean`, column);
+      throw new ExprError(
+        `unary ${op} does not apply to booleans, as in NumPy: use ~ to negate a boolean`,
+        column,
+      );
     }
     if (op === '+') return operand;
     if (operand.shape === 'scalar' && operand.known !== undefined) {
@@ -340,14 +374,19 @@ export class Generator {
     const bools = left.kind === 'bool' && right.kind === 'bool';
     if (op === '&' || op === '|') {
       if (!bools) {
-        throw new ExprError(`${op} combines booleans (comparisons, isnan(...), ...); use and/or for single values`, column);
+        throw new ExprError(
+          `${op} combines booleans (comparisons, isnan(...), ...); use and/or for single values`,
+          column,
+        );
       }
       const js = op === '&' ? '&&' : '||';
       return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} ${js} ${b})`);
     }
     // NumPy's bool arithmetic: + is or, * is and, - is refused.
-    if (bools && op === '+') return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} || ${b})`);
-    if (bools && op === '*') return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} && ${b})`);
+    if (bools && op === '+')
+      return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} || ${b})`);
+    if (bools && op === '*')
+      return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} && ${b})`);
     if (bools && op === '-') {
       throw new ExprError('- does not apply to two booleans, as in NumPy: use ~, & and |', column);
     }
@@ -357,13 +396,22 @@ export class Generator {
       case '+':
       case '-':
       case '*':
-        return this.withKnown(this.numeric(column, intKind, [left, right], ([a, b]) => `(${a} ${op} ${b})`), known);
+        return this.withKnown(
+          this.numeric(column, intKind, [left, right], ([a, b]) => `(${a} ${op} ${b})`),
+          known,
+        );
       case '/':
         return this.numeric(column, 'float', [left, right], ([a, b]) => `(${a} / ${b})`);
       case '//':
-        return this.withKnown(this.numeric(column, intKind, [left, right], ([a, b]) => `floorDiv(${a}, ${b})`), known);
+        return this.withKnown(
+          this.numeric(column, intKind, [left, right], ([a, b]) => `floorDiv(${a}, ${b})`),
+          known,
+        );
       case '%':
-        return this.withKnown(this.numeric(column, intKind, [left, right], ([a, b]) => `remainder(${a}, ${b})`), known);
+        return this.withKnown(
+          this.numeric(column, intKind, [left, right], ([a, b]) => `remainder(${a}, ${b})`),
+          known,
+        );
       default:
         return this.power(left, right, column);
     }
@@ -371,7 +419,10 @@ export class Generator {
 
   private power(left: Value, right: Value, column: number): Value {
     const exponent = right.shape === 'scalar' ? right.known : undefined;
-    const kind: Kind = left.kind !== 'float' && right.kind !== 'float' && exponent !== undefined && exponent >= 0 ? 'int' : 'float';
+    const kind: Kind =
+      left.kind !== 'float' && right.kind !== 'float' && exponent !== undefined && exponent >= 0
+        ? 'int'
+        : 'float';
     if (exponent === 2) {
       return this.numeric(column, kind, [left], ([a]) => (isSimple(a) ? `(${a} * ${a})` : `square(${a})`));
     }
@@ -408,14 +459,22 @@ export class Generator {
     const result = this.em.fresh('t');
     this.em.emit(`let ${result} = false;`);
     let previous = this.expectScalar(second, operands[1].column, 'an operand of a chained comparison');
-    const head = pair(this.expectScalar(first, column, 'an operand of a chained comparison'), previous, ops[0]) as Scalar;
+    const head = pair(
+      this.expectScalar(first, column, 'an operand of a chained comparison'),
+      previous,
+      ops[0],
+    ) as Scalar;
     const chain = (from: number): string[] =>
       this.em.capture(() => {
         if (from === ops.length) {
           this.em.emit(`${result} = true;`);
           return;
         }
-        const next = this.expectScalar(this.gen(operands[from + 1]), operands[from + 1].column, 'an operand of a chained comparison');
+        const next = this.expectScalar(
+          this.gen(operands[from + 1]),
+          operands[from + 1].column,
+          'an operand of a chained comparison',
+        );
         const link = pair(previous, next, ops[from]) as Scalar;
         previous = next;
         this.em.emit(`if (${link.js}) {`);
@@ -430,12 +489,21 @@ export class Generator {
 
   /** Python's `and`/`or` on single values: the right side runs only when needed, and the result is an operand. */
   private logic(op: 'and' | 'or', leftNode: Node, rightNode: Node): Value {
-    const left = this.expectScalar(this.gen(leftNode), leftNode.column, `the left side of ${op} (use & and | on arrays)`);
+    const left = this.expectScalar(
+      this.gen(leftNode),
+      leftNode.column,
+      `the left side of ${op} (use & and | on arrays)`,
+    );
     let right: Scalar | undefined;
     const branch = this.em.capture(() => {
-      right = this.expectScalar(this.gen(rightNode), rightNode.column, `the right side of ${op} (use & and | on arrays)`);
+      right = this.expectScalar(
+        this.gen(rightNode),
+        rightNode.column,
+        `the right side of ${op} (use & and | on arrays)`,
+      );
     }, true);
-    const kind: Kind = left.kind === 'bool' && right!.kind === 'bool' ? 'bool' : joinKinds(left.kind, right!.kind);
+    const kind: Kind =
+      left.kind === 'bool' && right!.kind === 'bool' ? 'bool' : joinKinds(left.kind, right!.kind);
     const as = (s: Scalar): string => (kind === 'bool' ? s.js : asNumber(s.kind, s.js));
     const result = this.em.fresh('t');
     this.em.emit(`let ${result} = ${as(left)};`);
@@ -458,7 +526,8 @@ export class Generator {
     const elseLines = this.em.capture(() => {
       orelse = this.expectScalar(this.gen(elseNode), elseNode.column, what);
     }, true);
-    const kind = body!.kind === 'bool' && orelse!.kind === 'bool' ? 'bool' : joinKinds(body!.kind, orelse!.kind);
+    const kind =
+      body!.kind === 'bool' && orelse!.kind === 'bool' ? 'bool' : joinKinds(body!.kind, orelse!.kind);
     const as = (s: Scalar): string => (kind === 'bool' ? s.js : asNumber(s.kind, s.js));
     const result = this.em.fresh('t');
     this.em.emit(`let ${result};`);
@@ -481,7 +550,9 @@ export class Generator {
         throw new ExprError(`${what} must be an integer, got ${value.known}`, node.column);
       }
       const held = this.temp('float', value.js, value.known);
-      this.em.emit(`if (${held.js} !== Math.floor(${held.js})) ${this.em.failLine(FAIL.integer, held.js, '0')}`);
+      this.em.emit(
+        `if (${held.js} !== Math.floor(${held.js})) ${this.em.failLine(FAIL.integer, held.js, '0')}`,
+      );
       return held;
     }
     return value;
@@ -505,7 +576,9 @@ export class Generator {
     const j = this.em.fresh('t');
     this.em.emit(`let ${j} = ${k.js};`);
     this.em.emit(`if (${j} < 0) ${j} += ${object.length};`);
-    this.em.emit(`if (${j} < 0 || ${j} >= ${object.length}) ${this.em.failLine(FAIL.index, k.js, object.length)}`);
+    this.em.emit(
+      `if (${j} < 0 || ${j} >= ${object.length}) ${this.em.failLine(FAIL.index, k.js, object.length)}`,
+    );
     const element = this.em.fresh('t');
     this.em.emit(`const ${element} = ${object.at(j)};`);
     return scalar(object.kind, element);
@@ -513,7 +586,6 @@ export class Generator {
 
   private slice(object: Value, node: Extract<Node, { type: 'slice' }>): Value {
     if (object.shape === 'scalar') throw new ExprError('a single number cannot be sliced', node.column);
-    const L = object.length;
     const step = node.step === undefined ? scalar('int', '1', 1) : this.integer(node.step, 'a slice step');
     if (step.known === 0) {
       this.em.certain(node.step!.column, 'slice step cannot be zero', FAIL.step, 0, 0);
@@ -561,7 +633,10 @@ export class Generator {
         if (which === 'start') return back ? this.temp('int', `${L} - 1`, known) : scalar('int', '0', 0);
         return back ? scalar('int', '(-1)', -1) : this.temp('int', L, known);
       }
-      return this.temp('int', which === 'start' ? `${step.js} < 0 ? ${L} - 1 : 0` : `${step.js} < 0 ? -1 : ${L}`);
+      return this.temp(
+        'int',
+        which === 'start' ? `${step.js} < 0 ? ${L} - 1 : 0` : `${step.js} < 0 ? -1 : ${L}`,
+      );
     }
     const value = this.integer(b, `a slice ${which}`);
     const known =

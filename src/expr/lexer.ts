@@ -69,7 +69,10 @@ export function tokenize(text: string): Token[] {
     const rest = text.slice(pos);
     const column = pos + 1;
     if (STRING_START.test(rest)) {
-      throw new ExprError('strings are not allowed: an expression takes only numbers, names and operators', column);
+      throw new ExprError(
+        'strings are not allowed: an expression takes only numbers, names and operators',
+        column,
+      );
     }
     const num = NUMBER.exec(rest);
     if (num !== null && /^[.\d]/.test(rest)) {

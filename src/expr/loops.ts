@@ -179,7 +179,9 @@ export function emitCumsum(em: Emitter, a: ArrayValue): string {
   em.emit(`if (${a.length} > 0) {`);
   em.emit(`let ${acc} = ${elem('0')};`);
   em.emit(`${local}[0] = ${acc};`);
-  em.emit(`for (let ${k} = 1; ${k} < ${a.length}; ${k}++) { ${acc} += ${elem(k)}; ${local}[${k}] = ${acc}; }`);
+  em.emit(
+    `for (let ${k} = 1; ${k} < ${a.length}; ${k}++) { ${acc} += ${elem(k)}; ${local}[${k}] = ${acc}; }`,
+  );
   em.emit('}');
   return local;
 }

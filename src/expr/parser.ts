@@ -7,11 +7,21 @@
  * calls, subscripts and methods.
  */
 import type { BinaryOp, CompareOp, Keyword, Node } from './ast.js';
+import { own } from './catalog.js';
 import { ExprError } from './errors.js';
-import { tokenize, type Token } from './lexer.js';
+import { type Token, tokenize } from './lexer.js';
 import { EXPR_LIMITS } from './limits.js';
 
-const BINARY_POWER: Readonly<Record<string, number>> = { '|': 1, '&': 3, '+': 5, '-': 5, '*': 6, '/': 6, '//': 6, '%': 6 };
+const BINARY_POWER: Readonly<Record<string, number>> = {
+  '|': 1,
+  '&': 3,
+  '+': 5,
+  '-': 5,
+  '*': 6,
+  '/': 6,
+  '//': 6,
+  '%': 6,
+};
 const COMPARE: ReadonlySet<string> = new Set(['<', '<=', '>', '>=', '==', '!=']);
 
 const REFUSED_KEYWORDS: Readonly<Record<string, string>> = {
@@ -91,8 +101,10 @@ class Parser {
   }
 
   private unexpected(t: Token, wanted: string): never {
-    if (t.kind === 'op' && REFUSED_OPERATORS[t.text]) throw new ExprError(REFUSED_OPERATORS[t.text], t.column);
-    if (t.kind === 'name' && REFUSED_KEYWORDS[t.text]) throw new ExprError(REFUSED_KEYWORDS[t.text], t.column);
+    if (t.kind === 'op' && own(REFUSED_OPERATORS, t.text))
+      throw new ExprError(own(REFUSED_OPERATORS, t.text)!, t.column);
+    if (t.kind === 'name' && own(REFUSED_KEYWORDS, t.text))
+      throw new ExprError(own(REFUSED_KEYWORDS, t.text)!, t.column);
     const seen = t.kind === 'end' ? 'the end of the expression' : `'${t.text}'`;
     throw new ExprError(`expected ${wanted}, found ${seen}`, t.column);
   }
@@ -115,6 +127,14 @@ class Parser {
     let d = 0;
     for (const c of children) if (c !== undefined) d = Math.max(d, this.depths.get(c) ?? 0);
     return d + 1;
+  }
+
+  /**
+   * A left-associative chain (`a + b + c`) is a loop, not nesting: only the right operand adds a
+   * level, so long sums stay within the depth limit and parentheses or calls still count.
+   */
+  private chainDepth(left: Node, right: Node): number {
+    return Math.max(this.depths.get(left) ?? 0, (this.depths.get(right) ?? 0) + 1);
   }
 
   /** Guards recursion that builds no node of its own (parentheses, unary chains). */
@@ -152,7 +172,10 @@ class Parser {
     while (this.isWord('or')) {
       this.next();
       const right = this.and();
-      left = this.node({ type: 'logic', column: left.column, op: 'or', left, right }, this.depth(left, right));
+      left = this.node(
+        { type: 'logic', column: left.column, op: 'or', left, right },
+        this.chainDepth(left, right),
+      );
     }
     return left;
   }
@@ -162,7 +185,10 @@ class Parser {
     while (this.isWord('and')) {
       this.next();
       const right = this.not();
-      left = this.node({ type: 'logic', column: left.column, op: 'and', left, right }, this.depth(left, right));
+      left = this.node(
+        { type: 'logic', column: left.column, op: 'and', left, right },
+        this.chainDepth(left, right),
+      );
     }
     return left;
   }
@@ -202,16 +228,17 @@ class Parser {
     for (;;) {
       const t = this.peek();
       if (t.kind !== 'op') break;
-      const power = BINARY_POWER[t.text];
+      const power = own(BINARY_POWER, t.text);
       if (power === undefined || power <= minPower) {
-        if (REFUSED_OPERATORS[t.text] && t.text !== '=' && t.text !== ';') this.unexpected(t, 'an operator');
+        if (own(REFUSED_OPERATORS, t.text) && t.text !== '=' && t.text !== ';')
+          this.unexpected(t, 'an operator');
         break;
       }
       this.next();
       const right = this.binary(power);
       left = this.node(
-        { type: 'binary', column: left.column, op: t.text as BinaryOp, left, right },
-        this.depth(left, right),
+        { type: 'binary', column: left.column, opColumn: t.column, op: t.text as BinaryOp, left, right },
+        this.chainDepth(left, right),
       );
     }
     return left;
@@ -232,11 +259,11 @@ class Parser {
   private power(): Node {
     const base = this.postfix();
     if (!this.isOp('**')) return base;
-    this.next();
     // Python binds `2 ** -1` and is right-associative: the exponent is a whole unary expression.
+    const op = this.next();
     const exponent = this.unary();
     return this.node(
-      { type: 'binary', column: base.column, op: '**', left: base, right: exponent },
+      { type: 'binary', column: base.column, opColumn: op.column, op: '**', left: base, right: exponent },
       this.depth(base, exponent),
     );
   }
@@ -245,8 +272,8 @@ class Parser {
     let node = this.atom();
     for (;;) {
       if (this.isOp('(')) {
-        const open = this.next();
-        const { args, keywords } = this.callArguments(open);
+        this.next();
+        const { args, keywords } = this.callArguments();
         node = this.node(
           { type: 'call', column: node.column, callee: node, args, keywords },
           this.depth(node, ...args, ...keywords.map((k) => k.value)),
@@ -267,8 +294,8 @@ class Parser {
             name.column,
           );
         }
-        const open = this.next();
-        const { args, keywords } = this.callArguments(open);
+        this.next();
+        const { args, keywords } = this.callArguments();
         node = this.node(
           { type: 'method', column: name.column, object: node, name: name.text, args, keywords },
           this.depth(node, ...args, ...keywords.map((k) => k.value)),
@@ -279,8 +306,7 @@ class Parser {
     }
   }
 
-  private callArguments(open: Token): { args: Node[]; keywords: Keyword[] } {
-    this.enter(open);
+  private callArguments(): { args: Node[]; keywords: Keyword[] } {
     const args: Node[] = [];
     const keywords: Keyword[] = [];
     while (!this.isOp(')')) {
@@ -288,25 +314,28 @@ class Parser {
       if (t.kind === 'op' && (t.text === '*' || t.text === '**')) {
         throw new ExprError('argument unpacking (* and **) is not allowed', t.column);
       }
-      if (t.kind === 'name' && this.tokens[this.pos + 1].text === '=' && this.tokens[this.pos + 1].kind === 'op') {
+      if (
+        t.kind === 'name' &&
+        this.tokens[this.pos + 1].text === '=' &&
+        this.tokens[this.pos + 1].kind === 'op'
+      ) {
         this.next();
         this.next();
         keywords.push({ name: t.text, value: this.expression(), column: t.column });
       } else {
-        if (keywords.length > 0) throw new ExprError('a positional argument cannot follow a keyword argument', t.column);
+        if (keywords.length > 0)
+          throw new ExprError('a positional argument cannot follow a keyword argument', t.column);
         args.push(this.expression());
       }
       if (!this.isOp(',')) break;
       this.next();
     }
     this.expect(')', "',' or ')' to close the call");
-    this.nesting--;
     return { args, keywords };
   }
 
   private subscript(object: Node): Node {
     const open = this.tokens[this.pos - 1];
-    this.enter(open);
     const parts: (Node | undefined)[] = [];
     let colons = 0;
     let current: Node | undefined;
@@ -326,11 +355,13 @@ class Parser {
       current = this.expression();
     }
     this.next();
-    this.nesting--;
     parts.push(current);
     if (colons === 0) {
       if (current === undefined) throw new ExprError('an index is needed between [ and ]', open.column);
-      return this.node({ type: 'index', column: object.column, object, index: current }, this.depth(object, current));
+      return this.node(
+        { type: 'index', column: object.column, object, index: current },
+        this.depth(object, current),
+      );
     }
     const [start, stop, step] = parts;
     return this.node(
@@ -348,16 +379,24 @@ class Parser {
       if (t.text === 'True' || t.text === 'False') {
         return this.node({ type: 'bool', column: t.column, value: t.text === 'True' }, 1);
       }
-      if (REFUSED_KEYWORDS[t.text] || t.text === 'if' || t.text === 'else' || t.text === 'and' || t.text === 'or') {
+      if (
+        own(REFUSED_KEYWORDS, t.text) ||
+        t.text === 'if' ||
+        t.text === 'else' ||
+        t.text === 'and' ||
+        t.text === 'or'
+      ) {
         this.pos--;
         this.unexpected(t, 'a number, a name or (');
       }
       return this.node({ type: 'name', column: t.column, id: t.text }, 1);
     }
     if (t.kind === 'op' && t.text === '(') {
-      if (this.isOp(')')) throw new ExprError('tuples are not allowed: write one expression in ( )', t.column);
+      if (this.isOp(')'))
+        throw new ExprError('tuples are not allowed: write one expression in ( )', t.column);
       const inner = this.expression();
-      if (this.isOp(',')) throw new ExprError('tuples are not allowed: write one expression in ( )', this.peek().column);
+      if (this.isOp(','))
+        throw new ExprError('tuples are not allowed: write one expression in ( )', this.peek().column);
       this.expect(')', "')'");
       return inner;
     }

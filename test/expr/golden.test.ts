@@ -52,8 +52,10 @@ describe(`expressions against NumPy ${manifest.numpy} goldens`, () => {
             thrown = error;
           }
           if (typeof expected === 'number') {
-            if (thrown !== undefined) failures.push(`${c.expr} row ${row}: threw ${(thrown as Error).message}`);
-            else if (!close(out[0], expected)) failures.push(`${c.expr} row ${row}: ${out[0]} != ${expected}`);
+            if (thrown !== undefined)
+              failures.push(`${c.expr} row ${row}: threw ${(thrown as Error).message}`);
+            else if (!close(out[0], expected))
+              failures.push(`${c.expr} row ${row}: ${out[0]} != ${expected}`);
           } else if (!(thrown instanceof ExprRowError) || !thrown.message.startsWith(`row ${row}: `)) {
             failures.push(`${c.expr} row ${row}: expected ${expected.message}, got ${thrown ?? out[0]}`);
           }
@@ -73,7 +75,10 @@ describe(`expressions against NumPy ${manifest.numpy} goldens`, () => {
       const out = new Float64Array(d.rows + 1);
       kernel(src, 5 + d.rowLength, d.rows - 1, d.rowLength, 1, env(d), out, 2);
       const expected = c.results.slice(1) as number[];
-      expect(Array.from(out.subarray(2)).every((v, j) => close(v, expected[j])), c.expr).toBe(true);
+      expect(
+        Array.from(out.subarray(2)).every((v, j) => close(v, expected[j])),
+        c.expr,
+      ).toBe(true);
     }
   });
 });

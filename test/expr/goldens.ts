@@ -38,18 +38,20 @@ function decode(value: number | string | { error: string; message: string }): Go
 
 export function loadGoldens(): GoldenManifest {
   const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8'));
-  const datasets = manifest.datasets.map((d: { name: string; dtype: DType; shape: number[]; file: string }) => {
-    const bytes = readFileSync(join(DIR, d.file));
-    const buffer = new ArrayBuffer(bytes.length + 8);
-    new Uint8Array(buffer).set(bytes);
-    const total = d.shape.reduce((a, b) => a * b, 1);
-    const codec = CODECS[d.dtype];
-    const raw = codec.view(buffer, 0, total);
-    const float64 = new Float64Array(total);
-    codec.gather(raw, 0, 1, total, float64);
-    const rows = d.shape[0];
-    return { ...d, rows, rowLength: rows === 0 ? 0 : total / rows, raw, float64 };
-  });
+  const datasets = manifest.datasets.map(
+    (d: { name: string; dtype: DType; shape: number[]; file: string }) => {
+      const bytes = readFileSync(join(DIR, d.file));
+      const buffer = new ArrayBuffer(bytes.length + 8);
+      new Uint8Array(buffer).set(bytes);
+      const total = d.shape.reduce((a, b) => a * b, 1);
+      const codec = CODECS[d.dtype];
+      const raw = codec.view(buffer, 0, total);
+      const float64 = new Float64Array(total);
+      codec.gather(raw, 0, 1, total, float64);
+      const rows = d.shape[0];
+      return { ...d, rows, rowLength: rows === 0 ? 0 : total / rows, raw, float64 };
+    },
+  );
   const cases = manifest.cases.map((c: { dataset: string; expr: string; results: unknown[] }) => ({
     ...c,
     results: c.results.map((r) => decode(r as number)),
