@@ -1,0 +1,63 @@
+/**
+ * Turns compiled source into a runnable block kernel. Only compileExpr's output reaches
+ * `new Function`, never expression text; kernels are cached per thread by source, in a bounded LRU.
+ */
+import type { RawView } from '../jobs/kernels/convert.js';
+import { RUNTIME, type Runtime } from './runtime.js';
+
+/** The whole dataset, flattened in C order, in its stored dtype (the views of convert.ts's codecs). */
+export interface DataReader {
+  readonly raw: RawView;
+  /** Elements (not view entries: int64 and uint64 take two each). */
+  readonly length: number;
+}
+
+export interface ExprEnv {
+  /** Needed only when the compiled expression `usesData`. */
+  readonly data: DataReader | undefined;
+  /** The job vector, or an empty array. */
+  readonly v: Float64Array;
+  /** The values of `params.args`, in `ExprShape.argNames` order. */
+  readonly args: Float64Array;
+  /** The dataset's number of rows. */
+  readonly rows: number;
+}
+
+/**
+ * Computes dataset rows `firstRow .. firstRow + count - 1`: row r is `src[off + r*n .. + n)` as
+ * float64, and its result goes to `out[slot + r]`. Throws ExprRowError where NumPy raises.
+ */
+export type ExprBlockKernel = (
+  src: Float64Array,
+  off: number,
+  count: number,
+  n: number,
+  firstRow: number,
+  env: ExprEnv,
+  out: Float64Array,
+  slot: number,
+) => void;
+
+export const EXPR_CACHE_SIZE = 256;
+
+const cache = new Map<string, ExprBlockKernel>();
+
+export function exprKernel(source: string): ExprBlockKernel {
+  const hit = cache.get(source);
+  if (hit !== undefined) {
+    // Re-inserting marks it most recently used; Map keeps insertion order.
+    cache.delete(source);
+    cache.set(source, hit);
+    return hit;
+  }
+  const factory = new Function('rt', source) as (rt: Runtime) => ExprBlockKernel;
+  const kernel = factory(RUNTIME);
+  cache.set(source, kernel);
+  if (cache.size > EXPR_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  return kernel;
+}
+
+/** How many kernels this thread holds; for tests of the bound. */
+export function exprCacheSize(): number {
+  return cache.size;
+}
