@@ -7,8 +7,9 @@ import re
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator, List, Optional
 
 import httpx
 import pytest
@@ -93,3 +94,26 @@ def server_has_op(url: str, op: str) -> bool:
     """Whether the server knows ``op``: an unknown op is a 400 before the (missing) dataset is looked up."""
     response = httpx.post(f"{url}/v1/datasets/missing/jobs", json={"op": op})
     return response.status_code == 404
+
+
+@pytest.fixture
+def upload(client: rowpool.Client) -> Iterator[Callable[..., rowpool.Dataset]]:
+    """Uploads like ``client.upload`` and deletes what it uploaded when the test ends."""
+    made: List[rowpool.Dataset] = []
+
+    def make(data: Any, name: Optional[str] = None) -> rowpool.Dataset:
+        dataset = client.upload(data, name=name)
+        made.append(dataset)
+        return dataset
+
+    yield make
+    for dataset in made:
+        try:
+            dataset.delete()
+        except rowpool.NotFound:
+            pass
+
+
+@pytest.fixture
+def unique_name() -> str:
+    return f"test-{uuid.uuid4()}"
