@@ -45,7 +45,7 @@ def encode_header(array: np.ndarray) -> bytes:
 
 
 def _memory_chunks(data: np.ndarray) -> Iterator[Chunk]:
-    view = memoryview(data)
+    view = data.data
     for start in range(0, len(view), CHUNK_BYTES):
         yield view[start : start + CHUNK_BYTES]
 
@@ -99,7 +99,8 @@ def decode_npy(chunks: Iterable[bytes]) -> np.ndarray:
     array, first = _read_header(stream)
     target = memory_bytes(array)
     filled = 0
-    for chunk in chain([first], stream):
+    pieces: Iterable[Union[bytes, bytearray]] = chain([first], stream)
+    for chunk in pieces:
         end = filled + len(chunk)
         if end > target.size:
             raise ValueError(f"the .npy body has more than the {target.size} data bytes its header declares")

@@ -34,8 +34,8 @@ class Dataset:
         return self._info.get("name")
 
     @property
-    def dtype(self) -> np.dtype:
-        return np.dtype(self._info["dtype"])
+    def dtype(self) -> np.dtype[Any]:
+        return np.dtype(str(self._info["dtype"]))
 
     @property
     def shape(self) -> Tuple[int, ...]:
