@@ -105,10 +105,24 @@ def test_cancel_deletes_the_job_on_servers_without_the_route() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
             return httpx.Response(404, json=ROUTE_MISSING)
+        if request.method == "GET":
+            return httpx.Response(200, json=JOB)
         return httpx.Response(204)
 
     job, calls = job_with(handler)
     job.cancel()
-    job.cancel()
-    assert calls == ["POST /v1/jobs/j1/cancel", "DELETE /v1/jobs/j1", "DELETE /v1/jobs/j1"]
+    assert calls == ["POST /v1/jobs/j1/cancel", "GET /v1/jobs/j1", "DELETE /v1/jobs/j1"]
     assert job.info["status"] == "cancelled"
+
+
+def test_cancel_leaves_an_ended_job_alone_on_servers_without_the_route() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(404, json=ROUTE_MISSING)
+        return httpx.Response(200, json=ended("succeeded"))
+
+    job, calls = job_with(handler)
+    job.cancel()
+    job.cancel()
+    assert calls == ["POST /v1/jobs/j1/cancel", "GET /v1/jobs/j1", "GET /v1/jobs/j1"]
+    assert job.info["status"] == "succeeded"

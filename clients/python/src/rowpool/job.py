@@ -102,7 +102,7 @@ class Job:
             return decode_npy(response.iter_bytes())
 
     def cancel(self) -> None:
-        """Cancels the job and keeps its record; on servers without the cancel route, deletes it instead."""
+        """Cancels the job and keeps its record; on servers without the cancel route, deletes it if it has not ended."""
         if self._api.has_cancel is not False:
             try:
                 response = self._api.request("POST", f"/v1/jobs/{self.id}/cancel")
@@ -114,9 +114,11 @@ class Job:
                 self._api.has_cancel = True
                 self._take(response)
                 return
+        # Deleting is the only way to stop a job there; a job that has already ended is left alone.
+        if self.refresh().done:
+            return
         self._api.request("DELETE", f"/v1/jobs/{self.id}")
-        if not self.done:
-            self._info = {**self._info, "status": "cancelled"}
+        self._info = {**self._info, "status": "cancelled"}
 
     def delete(self) -> None:
         """Cancels the job if it runs, frees its result on the server and forgets it."""
