@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, List, Optional
 
@@ -48,8 +49,9 @@ def _wait_ready(url: str) -> None:
     raise RuntimeError("the server did not become ready")
 
 
-@pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
+@contextmanager
+def running_server(**settings: str) -> Iterator[str]:
+    """Starts the compiled server with these environment settings; yields its URL, stops it on exit."""
     _build_if_missing()
     env = {
         **os.environ,
@@ -61,6 +63,7 @@ def server_url() -> Iterator[str]:
         "LOG_LEVEL": "info",
     }
     env.pop("ROWPOOL_API_TOKEN", None)
+    env.update(settings)
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "server.log"
         with open(log, "wb") as out:
@@ -76,6 +79,12 @@ def server_url() -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    with running_server() as url:
+        yield url
 
 
 @pytest.fixture

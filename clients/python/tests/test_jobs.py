@@ -4,9 +4,9 @@ from typing import Callable, Iterator, List, Tuple
 
 import numpy as np
 import pytest
+from conftest import server_has, server_has_op
 
 import rowpool
-from conftest import server_has, server_has_op
 
 Upload = Callable[..., rowpool.Dataset]
 RNG = np.random.default_rng(11)
@@ -66,7 +66,9 @@ CLOSE = [
 ]
 
 
-@pytest.mark.parametrize("op,params,expected", CLOSE, ids=["quantile", "norm-1", "norm-inf", "dot", "cosine", "euclidean", "strided_mean"])
+@pytest.mark.parametrize(
+    "op,params,expected", CLOSE, ids=["quantile", "norm-1", "norm-inf", "dot", "cosine", "euclidean", "strided_mean"]
+)
 def test_run_equals_numpy(dataset: rowpool.Dataset, op: str, params: dict, expected: Callable) -> None:
     np.testing.assert_allclose(dataset.run(op, **params), expected(DATA), rtol=1e-9)
 

@@ -13,9 +13,7 @@ from numpy.lib import format as npy_format
 CHUNK_BYTES = 1 << 20
 
 #: What the server stores, as NumPy names it.
-SUPPORTED_DTYPES = frozenset(
-    "float16 float32 float64 int8 int16 int32 int64 uint8 uint16 uint32 uint64 bool".split()
-)
+SUPPORTED_DTYPES = frozenset("float16 float32 float64 int8 int16 int32 int64 uint8 uint16 uint32 uint64 bool".split())
 
 Chunk = Union[bytes, memoryview]
 

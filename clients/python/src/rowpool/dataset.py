@@ -128,7 +128,10 @@ class Dataset:
         top: Optional[Top] = None,
         progress: ProgressArg = False,
     ) -> np.ndarray:
-        """Evaluates a per-row expression (``x`` is the row, ``v`` the vector, ``args`` by name); one float64 per row."""
+        """Evaluates a per-row expression; one float64 per row.
+
+        In the expression ``x`` is the row, ``v`` the vector and the keys of ``args`` their numbers.
+        """
         vector_list = None if vector is None else np.asarray(vector, dtype=np.float64).ravel()
         body = job_body("expr", {"expr": text, "vector": vector_list, "args": args}, rows, self.rows, top)
         return self._run(body, progress)
