@@ -80,7 +80,7 @@ class Job:
         return self
 
     def wait(self, timeout: Optional[float] = None, progress: ProgressArg = False) -> "Job":
-        """Blocks until the job ends; JobFailed or JobCancelled unless it succeeded, TimeoutError after ``timeout`` s."""
+        """Blocks until the job ends. Raises JobFailed, JobCancelled, or TimeoutError after ``timeout`` s."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with reporter(progress, self.op) as report:
             if not self.done and self._api.has_events is not False:
