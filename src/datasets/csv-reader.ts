@@ -1,4 +1,4 @@
-import { CsvError, parse } from 'csv-parse';
+import { CsvError, Parser } from 'csv-parse';
 import { InvalidDatasetRequest } from '../errors.js';
 import type { MemoryBudget } from '../memory.js';
 import type { DType } from './dtypes.js';
@@ -34,6 +34,19 @@ function isBlank(record: string[]): boolean {
   return record.length === 0 || (record.length === 1 && record[0].trim() === '');
 }
 
+/** The most bytes parsed in one go, so the event loop is never held for long. */
+const PIECE = 16 * 1024;
+
+/** csv-parse's push parser, the engine inside its stream, driven here without per-record streams. */
+interface PushParser {
+  parse(
+    chunk: Uint8Array | undefined,
+    end: boolean,
+    onRecord: (record: string[]) => void,
+    onClose: () => void,
+  ): Error | undefined;
+}
+
 /**
  * Numeric CSV, parsed as it arrives: one dataset row per line, the same number of columns on each.
  * A first line in which no field is a number is a header of column names, skipped when a data line
@@ -44,61 +57,104 @@ export async function readCsvStream(
   budget: MemoryBudget,
   dtype: DType,
 ): Promise<FilledArray> {
-  const parser = parse({
-    bom: true,
-    relax_column_count: true,
-    skip_empty_lines: false,
-    max_record_size: TEXT_LIMITS.line,
-  });
-  const feeding = feed(body, parser);
-  const values = new GrowingArray(dtype, budget);
+  const csv = new CsvRows(new GrowingArray(dtype, budget));
+  const parser = (
+    new Parser({
+      bom: true,
+      relax_column_count: true,
+      skip_empty_lines: false,
+      max_record_size: TEXT_LIMITS.line,
+    }) as unknown as { api: PushParser }
+  ).api;
   const yielder = new Yielder();
-  let line = 0;
-  let columns = 0;
-  let header: string[] | undefined;
-  let blankLine = 0;
-  const where = (index: number) => `CSV line ${line}, column ${(index % columns) + 1}`;
+  const onRecord = (record: string[]) => csv.record(record);
+  const noop = () => {};
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      line++;
-      if (isBlank(record)) {
-        blankLine ||= line;
-        continue;
+    for await (const chunk of body) {
+      for (let at = 0; at < chunk.length; at += PIECE) {
+        const problem = parser.parse(chunk.subarray(at, at + PIECE), false, onRecord, noop);
+        csv.check(problem);
+        await yielder.maybeYield();
       }
-      if (blankLine > 0) {
-        throw new InvalidDatasetRequest(
-          `CSV line ${blankLine} is empty; every row needs ${columns || 'the same number of'} numbers`,
-        );
-      }
-      if (line === 1 && record.every((f) => f.length > TEXT_LIMITS.field || parseCsvField(f) === undefined)) {
-        header = record;
-        continue;
-      }
-      if (columns === 0) columns = record.length;
-      else if (record.length !== columns) {
-        throw new InvalidDatasetRequest(
-          `CSV line ${line} has ${record.length} columns but the first data row has ${columns}; rows must not be ragged`,
-        );
-      }
-      for (let c = 0; c < columns; c++) values.push(fieldValue(record[c], line, c), where);
-      await yielder.maybeYield();
     }
-    await feeding;
+    csv.check(parser.parse(undefined, true, onRecord, noop));
+    return csv.finish();
   } catch (err) {
-    values.discard();
-    parser.destroy();
-    await feeding.catch(() => {});
-    throw err instanceof CsvError ? csvProblem(err, line + 1) : err;
+    csv.discard();
+    throw err;
   }
-  if (columns === 0) {
-    values.discard();
-    throw new InvalidDatasetRequest(
-      header === undefined
-        ? 'the CSV body has no data rows'
-        : `the CSV body has no data rows: line 1 ("${header.join(',').slice(0, 80)}") has no numeric field, and a header is only taken as one when a data line follows it`,
-    );
+}
+
+/** The rows as csv-parse hands them over, checked and stored. */
+class CsvRows {
+  readonly #values: GrowingArray;
+  #line = 0;
+  #columns = 0;
+  #header: string[] | undefined;
+  #blankLine = 0;
+  /** The first error met inside csv-parse's callback, which must not throw through it. */
+  #error: unknown;
+  readonly #where = (index: number) => `CSV line ${this.#line}, column ${(index % this.#columns) + 1}`;
+
+  constructor(values: GrowingArray) {
+    this.#values = values;
   }
-  return values.finish([values.length / columns, columns]);
+
+  record(record: string[]): void {
+    if (this.#error !== undefined) return;
+    try {
+      this.#take(record);
+    } catch (err) {
+      this.#error = err;
+    }
+  }
+
+  /** Throws what went wrong in the last piece, if anything. */
+  check(parseError: Error | undefined): void {
+    if (this.#error !== undefined) throw this.#error;
+    if (parseError !== undefined) {
+      throw parseError instanceof CsvError ? csvProblem(parseError, this.#line + 1) : parseError;
+    }
+  }
+
+  finish(): FilledArray {
+    if (this.#columns === 0) {
+      throw new InvalidDatasetRequest(
+        this.#header === undefined
+          ? 'the CSV body has no data rows'
+          : `the CSV body has no data rows: line 1 ("${this.#header.join(',').slice(0, 80)}") has no numeric field, and a header is only taken as one when a data line follows it`,
+      );
+    }
+    return this.#values.finish([this.#values.length / this.#columns, this.#columns]);
+  }
+
+  discard(): void {
+    this.#values.discard();
+  }
+
+  #take(record: string[]): void {
+    const line = ++this.#line;
+    if (isBlank(record)) {
+      this.#blankLine ||= line;
+      return;
+    }
+    if (this.#blankLine > 0) {
+      throw new InvalidDatasetRequest(
+        `CSV line ${this.#blankLine} is empty; every row needs ${this.#columns || 'the same number of'} numbers`,
+      );
+    }
+    if (line === 1 && record.every((f) => f.length > TEXT_LIMITS.field || parseCsvField(f) === undefined)) {
+      this.#header = record;
+      return;
+    }
+    if (this.#columns === 0) this.#columns = record.length;
+    else if (record.length !== this.#columns) {
+      throw new InvalidDatasetRequest(
+        `CSV line ${line} has ${record.length} columns but the first data row has ${this.#columns}; rows must not be ragged`,
+      );
+    }
+    for (let c = 0; c < record.length; c++) this.#values.push(fieldValue(record[c], line, c), this.#where);
+  }
 }
 
 function fieldValue(field: string, line: number, column: number): Scalar {
@@ -123,30 +179,4 @@ function csvProblem(err: CsvError, line: number): Error {
     );
   }
   return new InvalidDatasetRequest(`the CSV body could not be parsed: ${err.message}`);
-}
-
-/** Writes the body into the parser with backpressure; a failing body fails the parser's reader. */
-async function feed(body: AsyncIterable<Uint8Array>, parser: ReturnType<typeof parse>): Promise<void> {
-  try {
-    for await (const chunk of body) {
-      if (parser.destroyed) return;
-      if (!parser.write(chunk)) await drainedOrClosed(parser);
-    }
-    parser.end();
-  } catch (err) {
-    parser.destroy(err as Error);
-    throw err;
-  }
-}
-
-function drainedOrClosed(parser: ReturnType<typeof parse>): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      parser.off('drain', done);
-      parser.off('close', done);
-      resolve();
-    };
-    parser.on('drain', done);
-    parser.on('close', done);
-  });
 }
