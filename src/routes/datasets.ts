@@ -98,7 +98,14 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       }
       const { filled, format } = uploaded;
       const name = uploaded.name ?? request.query.name ?? null;
-      const dataset = store.add(filled, name);
+      let dataset: ReturnType<typeof store.add>;
+      try {
+        dataset = store.add(filled, name);
+      } catch (err) {
+        // Nothing is left behind by a failed upload, whatever fails.
+        filled.reservation.release();
+        throw err;
+      }
       metrics.ingestedBytes.inc({ format }, dataset.bytes);
       request.log.info(
         { datasetId: dataset.id, dtype: dataset.dtype, shape: dataset.shape, bytes: dataset.bytes, format },
