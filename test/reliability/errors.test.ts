@@ -48,7 +48,9 @@ test('a failure after the body was read is a 500, logged at error with its stack
   }
   const logged = lines.find((l) => l.reqId === 'forced-1' && l.level === 50);
   expect(logged?.msg).toBe('request failed');
-  expect((logged?.err as { stack: string }).stack).toMatch(/forced failure while storing\n\s+at /);
+  expect((logged?.err as { stack?: string } | undefined)?.stack).toMatch(
+    /forced failure while storing\n\s+at /,
+  );
   expect(lines.some((l) => l.reqId === 'forced-1' && l.msg === 'client disconnected')).toBe(false);
   expect((await app.inject({ method: 'GET', url: '/v1/datasets' })).json().memory.usedBytes).toBe(0);
 });
