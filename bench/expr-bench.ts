@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { compileExpr, type ExprEnv, type ExprShape, exprKernel } from '../src/expr/index.js';
 import { CODECS } from '../src/jobs/kernels/convert.js';
-import { FLOAT_KERNELS } from '../src/jobs/kernels/rows.js';
+import { ROW_KERNELS } from '../src/jobs/kernels/rows.js';
 import { stridedMeans } from '../src/jobs/kernels/strided.js';
 
 const ROWS = 100_000;
@@ -79,7 +79,7 @@ function fusedTimes(): number[] {
     return best(() => kernel(src, 0, ROWS, N, 0, env, out, 0));
   });
   const params = { ddof: 0, ord: 2, q: 0.5, vector: undefined };
-  times.push(best(() => FLOAT_KERNELS.sum(src, 0, ROWS, N, params, out, 0)));
+  times.push(best(() => ROW_KERNELS.sum(src, 0, ROWS, N, params, out, 0)));
   return times;
 }
 

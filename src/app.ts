@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import accepts from '@fastify/accepts';
 import { fastifySSE } from '@fastify/sse';
 import swagger from '@fastify/swagger';
@@ -7,9 +6,12 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { bearerAuth } from './auth.js';
 import type { Config } from './config.js';
 import { preloadDatasets } from './datasets/preload.js';
+import { ReclaimBatcher } from './datasets/reclaim-batcher.js';
 import { DatasetStore } from './datasets/store.js';
 import { errorHandler } from './error-handler.js';
 import { ServiceUnavailable } from './errors.js';
+import { InFlightUploads } from './http/in-flight-uploads.js';
+import { requestId } from './http/request-id.js';
 import { JobEngine } from './jobs/engine.js';
 import { createPool, type RowPool } from './jobs/pool.js';
 import { MemoryBudget } from './memory.js';
@@ -23,7 +25,7 @@ import healthRoutes from './routes/health.js';
 import jobRoutes from './routes/jobs.js';
 import metricsRoutes from './routes/metrics.js';
 import { ErrorResponse } from './schemas/common.js';
-import { Dataset } from './schemas/datasets.js';
+import { DatasetSchema } from './schemas/datasets.js';
 import { jobSchema } from './schemas/jobs.js';
 import { describeValidationError, validators } from './validation.js';
 
@@ -33,6 +35,8 @@ export interface AppOptions {
   readonly workerData?: Record<string, unknown>;
   /** Pino options; defaults to the configured level. */
   readonly logger?: boolean | object;
+  /** When an upload's rate starts being judged and over what window; 10 s and 30 s unless a test says. */
+  readonly uploadRateWindow?: { readonly graceSeconds: number; readonly windowSeconds: number };
 }
 
 export interface Rowpool {
@@ -63,16 +67,20 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     bodyLimit: config.textBodyLimit,
     // On close, idle keep-alive sockets go at once; requests in flight (an upload) may finish.
     forceCloseConnections: 'idle',
-    // A caller's X-Request-Id ties its logs to ours; otherwise every request gets a fresh UUID.
-    requestIdHeader: 'x-request-id',
-    genReqId: () => randomUUID(),
+    // A caller's X-Request-Id ties its logs to ours when it is short and plain; else a fresh UUID.
+    requestIdHeader: false,
+    genReqId: requestId,
     schemaErrorFormatter: (errors, dataVar) => new Error(describeValidationError(errors[0], dataVar)),
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validators());
+  app.server.headersTimeout = config.headersTimeoutSeconds * 1000;
 
   const budget = new MemoryBudget(config.memoryLimit);
   const store = new DatasetStore();
   const pool = createPool(config.threads, new Reclaimer(), options.workerFile, options.workerData);
+  const reclaimer = new ReclaimBatcher(() => pool.reclaim());
+  store.onFreed((bytes) => reclaimer.freed(bytes));
+  const uploads = new InFlightUploads();
   let phase: 'starting' | 'ready' | 'stopping' = 'starting';
   const metrics = createMetrics({
     datasets: () => ({ count: store.count, bytes: store.totalBytes }),
@@ -112,7 +120,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     async shutdown() {
       phase = 'stopping';
       closing.abort();
-      await engine.shutdown(config.shutdownGraceSeconds);
+      await Promise.all([
+        engine.shutdown(config.shutdownGraceSeconds),
+        uploads.drain(config.shutdownGraceSeconds * 1000),
+      ]);
     },
   });
   app.addHook('preClose', async () => {
@@ -150,7 +161,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   app.removeContentTypeParser('text/plain');
   app.addSchema(ErrorResponse);
-  app.addSchema(Dataset);
+  app.addSchema(DatasetSchema);
   app.addSchema(jobSchema(allOps()));
   await app.register(accepts);
   await app.register(fastifySSE);
@@ -171,7 +182,14 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     budget,
     metrics,
     textBodyLimit: config.textBodyLimit,
-    reclaim: () => pool.reclaim(),
+    uploadPace: {
+      idleMs: config.uploadIdleTimeoutSeconds * 1000,
+      minBytesPerSecond: config.uploadMinRate,
+      graceMs: (options.uploadRateWindow?.graceSeconds ?? 10) * 1000,
+      windowMs: (options.uploadRateWindow?.windowSeconds ?? 30) * 1000,
+    },
+    sendIdleSeconds: config.sendIdleTimeoutSeconds,
+    uploads,
   });
   await app.register(jobRoutes, { engine, closing: closing.signal });
   return app;

@@ -14,8 +14,16 @@ export interface Config {
   /** Jobs that run at once; the others wait, queued, first come first served. */
   readonly maxRunningJobs: number;
   readonly shutdownGraceSeconds: number;
-  /** Largest JSON or CSV body; those formats are parsed in memory, unlike .npy and raw uploads. */
+  /** Largest JSON or CSV body; parsed as it streams in, it bounds parsing time rather than memory. */
   readonly textBodyLimit: number;
+  /** Seconds an upload's body may send nothing before it is ended with 408. */
+  readonly uploadIdleTimeoutSeconds: number;
+  /** Bytes per second an upload must average over any 30 s after its first 10 s; 0 turns it off. */
+  readonly uploadMinRate: number;
+  /** Seconds a client has to send a request's headers. */
+  readonly headersTimeoutSeconds: number;
+  /** Seconds a download may take nothing before it is cut off and its bytes freed. */
+  readonly sendIdleTimeoutSeconds: number;
   readonly apiToken: string | undefined;
   readonly metricsToken: string | undefined;
   readonly preload: readonly PreloadEntry[];
@@ -90,6 +98,19 @@ function byteSize(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   return value;
 }
 
+/** A size that may be 0 (a check turned off). */
+function byteSizeOrZero(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = parseByteSize(raw);
+  if (value === undefined) {
+    throw new ConfigError(
+      `${name} must be a size in bytes or with a unit (e.g. 65536, 64KiB, 0 for none), got "${raw}"`,
+    );
+  }
+  return value;
+}
+
 function parsePreload(raw: string | undefined): PreloadEntry[] {
   if (raw === undefined || raw.trim() === '') return [];
   return raw.split(',').map((item) => {
@@ -124,7 +145,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     threads,
     maxRunningJobs: integer(env, 'ROWPOOL_MAX_RUNNING_JOBS', threads, 1, 1_000_000),
     shutdownGraceSeconds: integer(env, 'ROWPOOL_SHUTDOWN_GRACE', 10, 0, 3600),
-    textBodyLimit: byteSize(env, 'ROWPOOL_TEXT_BODY_LIMIT', 64 * 2 ** 20),
+    textBodyLimit: byteSize(env, 'ROWPOOL_TEXT_BODY_LIMIT', 2 ** 30),
+    uploadIdleTimeoutSeconds: integer(env, 'ROWPOOL_UPLOAD_IDLE_TIMEOUT', 30, 1, 3600),
+    uploadMinRate: byteSizeOrZero(env, 'ROWPOOL_UPLOAD_MIN_RATE', 64 * 2 ** 10),
+    headersTimeoutSeconds: integer(env, 'ROWPOOL_HEADERS_TIMEOUT', 30, 1, 3600),
+    sendIdleTimeoutSeconds: integer(env, 'ROWPOOL_SEND_IDLE_TIMEOUT', 60, 1, 3600),
     apiToken: token(env, 'ROWPOOL_API_TOKEN'),
     metricsToken: token(env, 'ROWPOOL_METRICS_TOKEN'),
     preload: parsePreload(env.ROWPOOL_PRELOAD),

@@ -3,7 +3,8 @@ import { BodyTooLarge, JsonOnly, UnsupportedMediaType } from './errors.js';
 
 /**
  * The one error handler. Fastify's own refusals are turned into rowpool's messages; 4xx answers carry
- * the real message, other 5xx a generic one (the details go to the log, with the request's id).
+ * the real message, other 5xx a generic one (the details and stack go to the log at error, with the
+ * request's id).
  */
 export function errorHandler(textBodyLimit: number) {
   return (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -17,10 +18,10 @@ export function errorHandler(textBodyLimit: number) {
     const status = err.statusCode ?? 500;
     // A request refused before its body was read: close the connection rather than read the rest.
     if (!request.raw.complete) reply.header('connection', 'close');
-    if (request.raw.destroyed) {
-      // The client went away mid-request (an aborted upload): nothing is wrong with the server.
+    if (clientWentAway(request)) {
+      // Nobody is left to answer: nothing is wrong with the server, and the status is never seen.
       request.log.info({ message: err.message }, 'client disconnected');
-      return reply.code(status >= 500 ? 400 : status).send(err);
+      return reply.code(status).send(err);
     }
     if (status >= 500 && status !== 503) {
       request.log.error({ err }, 'request failed');
@@ -33,4 +34,13 @@ export function errorHandler(textBodyLimit: number) {
     request.log.info({ code: err.code, message: err.message }, 'request refused');
     return reply.code(status).send(err);
   };
+}
+
+/**
+ * The client closed its side before the response: its request was aborted or its socket is gone.
+ * A request stream that is merely destroyed (fully read, or dropped by a parser) is not that.
+ */
+function clientWentAway(request: FastifyRequest): boolean {
+  const socket = request.raw.socket;
+  return !request.raw.complete && (socket === null || socket.destroyed);
 }

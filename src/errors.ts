@@ -1,4 +1,5 @@
 import createError from '@fastify/error';
+import { UPLOAD_TYPES_TEXT } from './datasets/media-types.js';
 
 /**
  * Every error rowpool answers with. Fastify serialises them as `{statusCode, code, error, message}`;
@@ -30,9 +31,10 @@ export const BodyTooLarge = createError<[number]>(
 );
 export const UnsupportedMediaType = createError<[string]>(
   'ROWPOOL_UNSUPPORTED_MEDIA_TYPE',
-  'unsupported content type %s; send application/x-npy, application/octet-stream, multipart/form-data, text/csv or application/json',
+  `unsupported content type %s; send ${UPLOAD_TYPES_TEXT}`,
   415,
 );
+export const RequestTimeout = createError<[string]>('ROWPOOL_REQUEST_TIMEOUT', '%s', 408);
 export const JsonOnly = createError<[string]>(
   'ROWPOOL_UNSUPPORTED_MEDIA_TYPE',
   'unsupported content type %s; this route takes application/json',

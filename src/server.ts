@@ -2,6 +2,9 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 
+/** How long responses in flight after the grace (the 503s of cut-off uploads) get to be sent. */
+const CLOSE_WAIT_MS = 2000;
+
 /** config -> app -> listen; on SIGTERM/SIGINT, finish running jobs within the grace period, then close. */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -27,7 +30,10 @@ async function main(): Promise<void> {
     if (err) app.log.error({ err }, 'closing after an error');
     else app.log.info({ signal }, 'shutting down');
     await app.rowpool.shutdown();
+    // Connections still busy shortly after the grace (a stalled download) are cut, so the exit is 0.
+    const cut = setTimeout(() => app.server.closeAllConnections(), CLOSE_WAIT_MS);
     await app.close();
+    clearTimeout(cut);
   });
   try {
     await app.listen({ host: config.host, port: config.port });

@@ -25,10 +25,6 @@ export class ArrayWriter {
         : undefined;
   }
 
-  get received(): number {
-    return this.#received;
-  }
-
   write(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     const total = this.#target.byteLength;

@@ -18,6 +18,10 @@ import {
 export const NPY_MAGIC = Uint8Array.of(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59); // \x93NUMPY
 /** NumPy refuses headers over 10 000 bytes by default; allow more, but bound what is buffered. */
 export const MAX_HEADER_BYTES = 65536;
+/** NumPy's limit on an array's dimensions (NPY_MAXDIMS). */
+export const MAX_DIMS = 64;
+/** How deep the header's literal may nest; a shape tuple in the dict is at depth 2. */
+const MAX_LITERAL_DEPTH = 64;
 const PREAMBLE_V1 = 10;
 const PREAMBLE_V2 = 12;
 
@@ -51,6 +55,11 @@ export function npyDataOffset(prefix: Uint8Array): number | undefined {
   if (major !== 1 && major !== 2 && major !== 3) {
     throw new InvalidNpy(`format version ${major}.${prefix[7]} is not supported (1.0, 2.0 and 3.0 are)`);
   }
+  if (prefix[7] !== 0) {
+    throw new InvalidNpy(
+      `format version ${major}.${prefix[7]} is not supported (1.0, 2.0 and 3.0 are; NumPy writes no other minor version)`,
+    );
+  }
   const preamble = major === 1 ? PREAMBLE_V1 : PREAMBLE_V2;
   if (prefix.length < preamble) return undefined;
   const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
@@ -75,7 +84,7 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
   const descr = dict.get('descr');
   if (typeof descr !== 'string') {
     throw new UnsupportedDtype(
-      `${Array.isArray(descr) ? 'structured' : String(descr)} (descr ${literalText(descr)})`,
+      `${descr instanceof PyList ? 'structured' : String(descr)} (descr ${literalText(descr)})`,
       SUPPORTED_DTYPES_TEXT,
     );
   }
@@ -84,7 +93,16 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
   const fortranOrder = dict.get('fortran_order');
   if (typeof fortranOrder !== 'boolean') throw new InvalidNpy('fortran_order must be True or False');
   const shape = dict.get('shape');
-  if (!Array.isArray(shape)) throw new InvalidNpy('shape must be a tuple of non-negative integers');
+  if (!Array.isArray(shape)) {
+    throw new InvalidNpy(
+      `shape ${literalText(shape)} is not a tuple; it must be a tuple of non-negative integers such as (5,) or (2, 3)`,
+    );
+  }
+  if (shape.length > MAX_DIMS) {
+    throw new InvalidNpy(
+      `shape has ${shape.length} dimensions; at most ${MAX_DIMS} are accepted, as in NumPy`,
+    );
+  }
   const dims = dimensions(shape);
   if (dims === undefined) throw new InvalidNpy(`shape ${literalText(shape)} must hold non-negative integers`);
   if (dims.length === 0)
@@ -161,10 +179,16 @@ export function npyHeaderFor(dtype: DType, shape: readonly number[]): Buffer {
   return formatNpyHeader(descrOf(dtype), shape);
 }
 
-type Literal = string | bigint | number | boolean | null | Literal[] | Map<string, Literal>;
+/** A Python list; a tuple is a plain array, since a shape must be a tuple and not a list. */
+class PyList {
+  constructor(readonly items: Literal[]) {}
+}
+
+type Literal = string | bigint | number | boolean | null | Literal[] | PyList | Map<string, Literal>;
 
 function literalText(value: Literal | undefined): string {
-  if (Array.isArray(value)) return `(${value.map(literalText).join(', ')})`;
+  if (Array.isArray(value)) return `(${value.map(literalText).join(', ')}${value.length === 1 ? ',' : ''})`;
+  if (value instanceof PyList) return `[${value.items.map(literalText).join(', ')}]`;
   if (typeof value === 'string') return `'${value}'`;
   return String(value);
 }
@@ -172,25 +196,34 @@ function literalText(value: Literal | undefined): string {
 /** A parser for the Python literals a header may hold: dicts, tuples, lists, strings, numbers, bools, None. */
 function parseLiteral(text: string): Literal {
   let pos = 0;
+  let depth = 0;
   const fail = (what: string): never => {
     throw new InvalidNpy(`the header is not a plain dict literal (${what} at offset ${pos})`);
   };
   const skipSpace = () => {
     while (pos < text.length && /\s/.test(text[pos])) pos++;
   };
-  const parseSequence = (close: string): Literal[] => {
+  /** The items, and whether a comma came after the last one (what makes `(5,)` a tuple). */
+  const parseSequence = (close: string): [Literal[], boolean] => {
     const items: Literal[] = [];
+    let trailingComma = false;
     for (;;) {
       skipSpace();
       if (text[pos] === close) {
         pos++;
-        return items;
+        return [items, trailingComma];
       }
       items.push(parseValue());
       skipSpace();
-      if (text[pos] === ',') pos++;
+      trailingComma = text[pos] === ',';
+      if (trailingComma) pos++;
       else if (text[pos] !== close) fail(`expected ',' or '${close}'`);
     }
+  };
+  /** `()` and `(a,)` and `(a, b)` are tuples; `(a)` is just `a`, as in Python. */
+  const parseParenthesized = (): Literal => {
+    const [items, trailingComma] = parseSequence(')');
+    return items.length === 1 && !trailingComma ? items[0] : items;
   };
   const parseDict = (): Map<string, Literal> => {
     const dict = new Map<string, Literal>();
@@ -226,7 +259,17 @@ function parseLiteral(text: string): Literal {
     }
   };
   const parseValue = (): Literal => {
+    if (++depth > MAX_LITERAL_DEPTH) fail(`nesting deeper than ${MAX_LITERAL_DEPTH} levels`);
+    try {
+      return parseNested();
+    } finally {
+      depth--;
+    }
+  };
+  const parseNested = (): Literal => {
     skipSpace();
+    // A unicode literal, u'<f8', is a plain string in Python 3 (NumPy's reader accepts it).
+    if ((text[pos] === 'u' || text[pos] === 'U') && (text[pos + 1] === "'" || text[pos + 1] === '"')) pos++;
     const ch = text[pos];
     if (ch === '{') {
       pos++;
@@ -234,11 +277,11 @@ function parseLiteral(text: string): Literal {
     }
     if (ch === '(') {
       pos++;
-      return parseSequence(')');
+      return parseParenthesized();
     }
     if (ch === '[') {
       pos++;
-      return parseSequence(']');
+      return new PyList(parseSequence(']')[0]);
     }
     if (ch === "'" || ch === '"') {
       pos++;

@@ -26,11 +26,24 @@ export interface FilledArray extends SharedArray {
 }
 
 type DeleteListener = (dataset: Dataset) => void;
+type FreedListener = (bytes: number) => void;
 
-/** id -> dataset. Holding the only main-thread reference to each buffer is what lets delete free it. */
+interface Entry {
+  readonly dataset: Dataset;
+  readonly reservation: Reservation;
+  /** Readers still using the buffer (downloads): its memory stays counted until they end. */
+  holds: number;
+  deleted: boolean;
+}
+
+/**
+ * id -> dataset. Holding the only main-thread reference to each buffer is what lets delete free it;
+ * a dataset deleted while a download still reads it stays counted until the download ends.
+ */
 export class DatasetStore {
-  readonly #datasets = new Map<string, { dataset: Dataset; reservation: Reservation }>();
+  readonly #datasets = new Map<string, Entry>();
   readonly #onDelete: DeleteListener[] = [];
+  readonly #onFreed: FreedListener[] = [];
 
   add(filled: FilledArray, name: string | null): Dataset {
     const { shape } = filled;
@@ -49,7 +62,7 @@ export class DatasetStore {
       buffer: filled.buffer,
       memory: filled.memory,
     };
-    this.#datasets.set(dataset.id, { dataset, reservation: filled.reservation });
+    this.#datasets.set(dataset.id, { dataset, reservation: filled.reservation, holds: 0, deleted: false });
     return dataset;
   }
 
@@ -77,13 +90,48 @@ export class DatasetStore {
     this.#onDelete.push(listener);
   }
 
+  /** Called with the bytes of each dataset whose memory is given back (after its last reader). */
+  onFreed(listener: FreedListener): void {
+    this.#onFreed.push(listener);
+  }
+
+  /**
+   * The dataset and a hold on its memory: the bytes stay counted in the budget, even after a
+   * delete, until the hold is released (released twice is harmless).
+   */
+  hold(id: string): { dataset: Dataset; hold: Reservation } {
+    const entry = this.#datasets.get(id);
+    if (entry === undefined) throw new DatasetNotFound(id);
+    entry.holds++;
+    let released = false;
+    return {
+      dataset: entry.dataset,
+      hold: {
+        bytes: entry.dataset.bytes,
+        release: () => {
+          if (released) return;
+          released = true;
+          entry.holds--;
+          this.#freeIfUnused(entry);
+        },
+      },
+    };
+  }
+
   delete(id: string): Dataset {
     const entry = this.#datasets.get(id);
     if (entry === undefined) throw new DatasetNotFound(id);
     this.#datasets.delete(id);
+    entry.deleted = true;
     for (const listener of this.#onDelete) listener(entry.dataset);
-    entry.reservation.release();
+    this.#freeIfUnused(entry);
     return entry.dataset;
+  }
+
+  #freeIfUnused(entry: Entry): void {
+    if (!entry.deleted || entry.holds > 0) return;
+    entry.reservation.release();
+    for (const listener of this.#onFreed) listener(entry.dataset.bytes);
   }
 }
 

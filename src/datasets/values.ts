@@ -1,96 +1,115 @@
-import { InvalidDatasetRequest } from '../errors.js';
-import type { MemoryBudget } from '../memory.js';
 import { DTYPE_INFO, type DType } from './dtypes.js';
-import { allocateSharedArray } from './shared-array.js';
-import type { FilledArray } from './store.js';
 
 /**
- * Turns the numbers of a JSON or CSV upload into a dataset buffer, with NumPy's rules for what fits a
- * dtype: integers must be whole and in range, bool takes any number (non-zero is true), floats round.
+ * Element encoders for text uploads: each writes one value into a typed view of the array's buffer
+ * with NumPy's rules for what fits a dtype (integers must be whole and in range, bool takes any
+ * number with non-zero as true, floats round), and says what was wrong when the value does not fit.
  */
+
 /** Integer text from CSV arrives as bigint, so 64-bit integers keep every digit. */
 export type Scalar = number | boolean | bigint;
+
+/** Why a value could not be stored; undefined when it was stored. */
+export type EncodeProblem = 'not-integer' | 'out-of-range' | undefined;
+
+/** Writes `value` as element `index` of `view`, a typed array made by `viewFor`. */
+export type Encoder = (view: ElementView, index: number, value: Scalar) => EncodeProblem;
+
+export type ElementView =
+  | Float64Array
+  | Float32Array
+  | Uint16Array
+  | Uint8Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array;
+
+const VIEW: Record<DType, new (buffer: SharedArrayBuffer) => ElementView> = {
+  float16: Uint16Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  uint32: Uint32Array,
+  uint64: BigUint64Array,
+  bool: Uint8Array,
+};
+
+export function viewFor(dtype: DType, buffer: SharedArrayBuffer): ElementView {
+  return new VIEW[dtype](buffer);
+}
 
 const INT_RANGE: Partial<Record<DType, readonly [number, number]>> = {
   int8: [-(2 ** 7), 2 ** 7 - 1],
   int16: [-(2 ** 15), 2 ** 15 - 1],
   int32: [-(2 ** 31), 2 ** 31 - 1],
-
   uint8: [0, 2 ** 8 - 1],
   uint16: [0, 2 ** 16 - 1],
   uint32: [0, 2 ** 32 - 1],
 };
 
-export function fillFromValues(
-  dtype: DType,
-  shape: readonly number[],
-  values: readonly Scalar[],
-  budget: MemoryBudget,
-  describe: (flatIndex: number) => string,
-): FilledArray {
-  const bytes = values.length * DTYPE_INFO[dtype].itemsize;
-  const reservation = budget.reserve(bytes);
-  try {
-    const array = allocateSharedArray(dtype, bytes);
-    encode(dtype, values, array.buffer, describe);
-    return { ...array, dtype, shape, reservation };
-  } catch (err) {
-    reservation.release();
-    throw err;
-  }
-}
+const BIG_RANGE = {
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
+} as const;
 
-function encode(
-  dtype: DType,
-  values: readonly Scalar[],
-  buffer: SharedArrayBuffer,
-  describe: (i: number) => string,
-): void {
+export function encoderFor(dtype: DType): Encoder {
   const kind = DTYPE_INFO[dtype].kind;
-  const n = values.length;
   if (kind === 'b') {
-    const out = new Uint8Array(buffer);
-    for (let i = 0; i < n; i++) out[i] = values[i] !== 0 && values[i] !== false && values[i] !== 0n ? 1 : 0;
-    return;
+    return (view, i, v) => {
+      view[i] = v !== 0 && v !== false && v !== 0n ? 1 : 0;
+      return undefined;
+    };
   }
-  const numbers = new Float64Array(n);
-  for (let i = 0; i < n; i++) numbers[i] = Number(values[i]);
+  if (dtype === 'float16') {
+    return (view, i, v) => {
+      view[i] = float16Bits(Number(v));
+      return undefined;
+    };
+  }
   if (kind === 'f') {
-    if (dtype === 'float16') {
-      const out = new Uint16Array(buffer);
-      for (let i = 0; i < n; i++) out[i] = float16Bits(numbers[i]);
-    } else {
-      (dtype === 'float32' ? new Float32Array(buffer) : new Float64Array(buffer)).set(numbers);
-    }
-    return;
+    return (view, i, v) => {
+      view[i] = Number(v);
+      return undefined;
+    };
   }
   if (dtype === 'int64' || dtype === 'uint64') {
-    const [min, max] = dtype === 'int64' ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
-    const out = dtype === 'int64' ? new BigInt64Array(buffer) : new BigUint64Array(buffer);
-    for (let i = 0; i < n; i++) {
-      const v = values[i];
-      if (typeof v !== 'bigint' && !Number.isInteger(numbers[i])) throw notInteger(describe(i), v, dtype);
-      const big = typeof v === 'bigint' ? v : BigInt(numbers[i]);
-      if (big < min || big > max) throw outOfRange(describe(i), v, dtype);
-      out[i] = big;
-    }
-    return;
+    const [min, max] = BIG_RANGE[dtype];
+    return (view, i, v) => {
+      if (typeof v !== 'bigint' && !Number.isInteger(Number(v))) return 'not-integer';
+      const big = typeof v === 'bigint' ? v : BigInt(Number(v));
+      if (big < min || big > max) return 'out-of-range';
+      view[i] = big;
+      return undefined;
+    };
   }
-  const [min, max] = INT_RANGE[dtype]!;
-  for (let i = 0; i < n; i++) {
-    const v = numbers[i];
-    if (!Number.isInteger(v)) throw notInteger(describe(i), values[i], dtype);
-    if (v < min || v > max) throw outOfRange(describe(i), values[i], dtype);
-  }
-  const Typed = {
-    int8: Int8Array,
-    int16: Int16Array,
-    int32: Int32Array,
-    uint8: Uint8Array,
-    uint16: Uint16Array,
-    uint32: Uint32Array,
-  }[dtype as 'int8'];
-  new Typed(buffer).set(numbers);
+  const [min, max] = INT_RANGE[dtype] as readonly [number, number];
+  return (view, i, v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n)) return 'not-integer';
+    if (n < min || n > max) return 'out-of-range';
+    view[i] = n;
+    return undefined;
+  };
+}
+
+/** The message for a value an encoder refused, naming where it came from. */
+export function encodeProblemText(
+  problem: 'not-integer' | 'out-of-range',
+  where: string,
+  value: Scalar,
+  dtype: DType,
+): string {
+  return problem === 'not-integer'
+    ? `${where} is ${value}, which is not an integer as dtype ${dtype} needs`
+    : `${where} is ${value}, outside the range of dtype ${dtype}`;
 }
 
 /** IEEE 754 half-precision bits of `x`, rounded to nearest, ties to even, as NumPy's astype does. */
@@ -123,12 +142,4 @@ function roundHalfEven(v: number): number {
   if (diff > 0.5) return floor + 1;
   if (diff < 0.5) return floor;
   return floor % 2 === 0 ? floor : floor + 1;
-}
-
-function notInteger(where: string, value: Scalar, dtype: DType): Error {
-  return new InvalidDatasetRequest(`${where} is ${value}, which is not an integer as dtype ${dtype} needs`);
-}
-
-function outOfRange(where: string, value: Scalar, dtype: DType): Error {
-  return new InvalidDatasetRequest(`${where} is ${value}, outside the range of dtype ${dtype}`);
 }

@@ -1,12 +1,7 @@
 import { Type } from 'typebox';
 import { DTYPES } from '../datasets/dtypes.js';
 
-export const DTypeSchema = Type.Union(
-  DTYPES.map((d) => Type.Literal(d)),
-  { description: 'Element type, named as NumPy names it' },
-);
-
-export const Dataset = Type.Object(
+export const DatasetSchema = Type.Object(
   {
     id: Type.String({ examples: ['0b6f1a2e-3c3d-4e52-9a59-0e7f2f0c9b1d'] }),
     name: Type.Union([Type.String(), Type.Null()]),
