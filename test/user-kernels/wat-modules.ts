@@ -13,6 +13,8 @@ export interface KernelParts {
   /** The whole rowpool_rows function; `rows` below is its body in the default one. */
   rowsFunction?: string;
   rows?: string;
+  /** The whole allocator: its rowpool_alloc export and any globals it needs. */
+  alloc?: string;
   extra?: string;
 }
 
@@ -40,7 +42,7 @@ export function kernelWat(parts: KernelParts = {}): string {
   ${parts.memory ?? '(import "env" "memory" (memory 1))'}
   ${parts.imports ?? ''}
   ${parts.abi ?? '(global (export "rowpool_abi") i32 (i32.const 1))'}
-  ${ALLOC}
+  ${parts.alloc ?? ALLOC}
   ${rows}
   ${parts.extra ?? ''})`;
 }
