@@ -98,16 +98,21 @@ describe('the example kernels run on real rows', () => {
     expect(runAll(longestRun, data, rowLength)).toEqual(expected);
   });
 
-  it('row-sum adds each row left to right, bit for bit', () => {
-    const rowLength = 1000;
+  it('row-sum adds each row in four running sums, bit for bit', () => {
+    const rowLength = 1003;
     const data = randomRows(2000, rowLength, 7);
     const expected = new Float64Array(2000);
     for (let r = 0; r < 2000; r++) {
-      let sum = 0;
-      for (let i = 0; i < rowLength; i++) sum += data[r * rowLength + i];
+      const s = [0, 0, 0, 0];
+      const row = r * rowLength;
+      const groups = rowLength - (rowLength % 4);
+      for (let i = 0; i < groups; i++) s[i % 4] += data[row + i];
+      let sum = s[0] + s[1] + (s[2] + s[3]);
+      for (let i = groups; i < rowLength; i++) sum += data[row + i];
       expected[r] = sum;
     }
     expect(runAll(rowSum, data, rowLength)).toEqual(expected);
+    expect([...runAll(rowSum, Float64Array.of(1e16, 1, -1e16, 1, 2, 3, 0.5), 7)]).toEqual([5.5]);
   });
 
   it('a row longer than a block gets an instance with a buffer its size', () => {
