@@ -43,11 +43,13 @@ const HOW_TO_BUILD =
   'Build it with an imported memory and no other imports: AssemblyScript `asc kernel.ts --importMemory ' +
   '--runtime stub -O3`; Rust `cargo build --target wasm32-unknown-unknown --release` with ' +
   'RUSTFLAGS="-C link-arg=--import-memory"; C `clang --target=wasm32 -O3 -nostdlib -Wl,--no-entry ' +
-  '-Wl,--import-memory -Wl,--export=rowpool_abi -Wl,--export=rowpool_alloc -Wl,--export=rowpool_rows`.';
+  '-Wl,--import-memory -Wl,--export=rowpool_alloc -Wl,--export=rowpool_rows`.';
 
 const ABI_EXPORTS =
   'A v1 kernel exports rowpool_abi (an i32 global = 1), rowpool_alloc(bytes: i32) -> i32 and ' +
-  'rowpool_rows(input, rows, rowLength, firstRow, args, nArgs, output: i32) -> i32.';
+  'rowpool_rows(input, rows, rowLength, firstRow, args, nArgs, output: i32) -> i32. From C or Rust, ' +
+  "whose linkers export a static's address rather than its value, merge the global in after linking: " +
+  '`wasm-merge kernel.wasm kernel abi.wat abi -o kernel-v1.wasm` with examples/kernels/abi.wat.';
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 

@@ -1,4 +1,10 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { assembleWat, buildExample } from '../../scripts/kernels.js';
 import { InvalidKernelModule } from '../../src/user-kernels/errors.js';
@@ -38,6 +44,27 @@ describe('checkKernelModule accepts v1 kernels', () => {
   it('reports the memory limits the module declares', async () => {
     const checked = checkKernelModule(await buildKernel({ memory: '(import "env" "memory" (memory 3 40))' }));
     expect(checked.memory).toEqual({ minPages: 3, maxPages: 40 });
+  });
+
+  it('a kernel without rowpool_abi gets it from abi.wat with wasm-merge, as the README says for C and Rust', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rowpool-abi-'));
+    try {
+      await writeFile(join(dir, 'kernel.wasm'), await buildKernel({ abi: '' }));
+      const wasmMerge = fileURLToPath(new URL('../../node_modules/binaryen/bin/wasm-merge', import.meta.url));
+      const abiWat = fileURLToPath(new URL('../../examples/kernels/abi.wat', import.meta.url));
+      await promisify(execFile)(process.execPath, [
+        wasmMerge,
+        join(dir, 'kernel.wasm'),
+        'kernel',
+        abiWat,
+        'abi',
+        '-o',
+        join(dir, 'kernel-v1.wasm'),
+      ]);
+      expect(checkKernelModule(await readFile(join(dir, 'kernel-v1.wasm'))).memory.minPages).toBe(1);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a truncated copy of a good module is refused as not compiling', () => {
@@ -129,7 +156,7 @@ describe('checkKernelModule refuses', () => {
 
   it('a missing rowpool_abi', async () => {
     expect(await refusalOf(REFUSED.missingAbi)).toMatch(
-      /^the module's exports do not follow the kernel ABI v1: rowpool_abi is missing\. A v1 kernel exports/,
+      /^the module's exports do not follow the kernel ABI v1: rowpool_abi is missing\. A v1 kernel exports.* merge the global in after linking: `wasm-merge kernel\.wasm kernel abi\.wat abi -o kernel-v1\.wasm`/,
     );
   });
 
