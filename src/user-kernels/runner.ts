@@ -56,13 +56,19 @@ export class KernelInstance {
     private readonly onFault: (instance: KernelInstance) => void = () => {},
   ) {
     this.buffers = buffers;
-    const maximum = Math.min(capPages(memoryCapBytes), kernel.memory.maxPages ?? Number.POSITIVE_INFINITY);
-    this.memory = new WebAssembly.Memory({ initial: kernel.memory.minPages, maximum });
     const abort = (message: number, file: number, line: number, column: number): never => {
       throw new KernelAbort(
         `aborted: ${JSON.stringify(this.readString(message) ?? '')} at ${this.readString(file) ?? '(unknown file)'}:${line}:${column}`,
       );
     };
+    const maximum = Math.min(capPages(memoryCapBytes), kernel.memory.maxPages ?? Number.POSITIVE_INFINITY);
+    // The upload checked the minimum against the cap of the time; the cap may have been lowered since.
+    if (kernel.memory.minPages > maximum) {
+      throw this.fault(
+        `failed to start: it needs ${kernel.memory.minPages} pages of memory, more than its cap of ${maximum} pages (ROWPOOL_KERNEL_MEMORY)`,
+      );
+    }
+    this.memory = new WebAssembly.Memory({ initial: kernel.memory.minPages, maximum });
     let instance: WebAssembly.Instance;
     try {
       instance = new WebAssembly.Instance(kernel.module, { env: { memory: this.memory, abort } });

@@ -215,6 +215,13 @@ describe('kernel faults', () => {
     expect(cachedKernelIds()).toEqual([]);
   });
 
+  it('a module needing more memory than a cap lowered since its upload', async () => {
+    const kernel = await watRef('big', { memory: '(import "env" "memory" (memory 40))' });
+    expect(faultOf(() => kernelInstance(kernel, 4, 0, 32 * 65536))).toBe(
+      'kernel "big" (big) failed to start: it needs 40 pages of memory, more than its cap of 32 pages (ROWPOOL_KERNEL_MEMORY)',
+    );
+  });
+
   it('an allocator that cannot get the buffers (memory capped by the module itself)', async () => {
     const kernel = await watRef('small', { memory: '(import "env" "memory" (memory 1 1))' });
     expect(faultOf(() => kernelInstance(kernel, 4, 0, CAP))).toBe(

@@ -106,6 +106,15 @@ describe('a kernel that never returns, on a Piscina pool', () => {
     },
   );
 
+  it('a fault in a worker reaches the caller with its whole message, and the thread stays', async () => {
+    const trapping = refOf('trapping', await buildKernel(FAULTS.divideByZero));
+    const before = pool.threads.map((worker) => worker.threadId).sort();
+    await expect(pool.run(task(trapping, 3, 4))).rejects.toThrow(
+      'kernel "trapping" (trapping) trapped: divide by zero on rows 0-2',
+    );
+    expect(pool.threads.map((worker) => worker.threadId).sort()).toEqual(before);
+  });
+
   it('a task still queued when its signal aborts is removed without costing a thread', async () => {
     const spinner = refOf('spinner-queued', await buildKernel(FAULTS.infiniteLoop));
     const before = pool.threads.map((worker) => worker.threadId).sort();
