@@ -1,5 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildExample } from '../../scripts/kernels.js';
+import { buildExample, compileAssemblyScript } from '../../scripts/kernels.js';
 import {
   BLOCK_INPUT_BYTES,
   KernelRowsTooLong,
@@ -205,6 +208,32 @@ describe('kernel faults', () => {
     ['error-code', FAULTS.errorCode, 'returned error code 42 on rows 2-11'],
   ] as const)('%s fails with the kernel, the fault and the rows', async (id, parts, what) => {
     expect(await faultOfBlock(id, parts)).toBe(`kernel "${id}" (${id}) ${what}`);
+  });
+
+  it('abort from real AssemblyScript code gives its message, file, line and column', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rowpool-as-'));
+    try {
+      const file = join(dir, 'picky.ts');
+      await writeFile(
+        file,
+        [
+          'export const rowpool_abi: i32 = 1;',
+          'export function rowpool_alloc(bytes: i32): i32 { return <i32>heap.alloc(<usize>bytes); }',
+          'export function rowpool_rows(input: i32, rows: i32, n: i32, firstRow: i32, args: i32, nArgs: i32, output: i32): i32 {',
+          '  if (firstRow >= 10) throw new Error("row " + firstRow.toString() + " is bad");',
+          '  return 0;',
+          '}',
+        ].join('\n'),
+      );
+      const instance = kernelInstance(refOf('picky', await compileAssemblyScript(file)), 4, 0, CAP);
+      const out = new Float64Array(2);
+      instance.runBlock(ones, 0, 2, 4, 8, new Float64Array(0), out, 0);
+      expect(faultOf(() => instance.runBlock(ones, 0, 2, 4, 10, new Float64Array(0), out, 0))).toMatch(
+        /^kernel "picky" \(picky\) aborted: "row 10 is bad" at \S*picky\.ts:4:23 on rows 10-11$/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('a trap in the start function', async () => {

@@ -106,14 +106,18 @@ describe('a kernel that never returns, on a Piscina pool', () => {
     },
   );
 
-  it('a fault in a worker reaches the caller with its whole message, and the thread stays', async () => {
-    const trapping = refOf('trapping', await buildKernel(FAULTS.divideByZero));
-    const before = pool.threads.map((worker) => worker.threadId).sort();
-    await expect(pool.run(task(trapping, 3, 4))).rejects.toThrow(
-      'kernel "trapping" (trapping) trapped: divide by zero on rows 0-2',
-    );
-    expect(pool.threads.map((worker) => worker.threadId).sort()).toEqual(before);
-  });
+  it.each<[string, KernelParts, string]>([
+    ['divide-by-zero', FAULTS.divideByZero, 'trapped: divide by zero on rows 0-2'],
+    ['stack-overflow', FAULTS.stackOverflow, 'trapped: stack overflow on rows 0-2'],
+  ])(
+    'a fault in a worker (%s) reaches the caller with its whole message, and the thread stays',
+    async (id, parts, what) => {
+      const trapping = refOf(id, await buildKernel(parts));
+      const before = pool.threads.map((worker) => worker.threadId).sort();
+      await expect(pool.run(task(trapping, 3, 4))).rejects.toThrow(`kernel "${id}" (${id}) ${what}`);
+      expect(pool.threads.map((worker) => worker.threadId).sort()).toEqual(before);
+    },
+  );
 
   it('a task still queued when its signal aborts is removed without costing a thread', async () => {
     const spinner = refOf('spinner-queued', await buildKernel(FAULTS.infiniteLoop));
