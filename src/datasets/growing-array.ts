@@ -71,6 +71,16 @@ export class GrowingArray {
     return { buffer: array.buffer, bytes, memory: array.memory, dtype: this.dtype, shape, reservation };
   }
 
+  /**
+   * Gives back the reservation of the room not yet written, so that converting the values into
+   * another array needs only what they take. No value may be pushed after this.
+   */
+  trimReservation(): void {
+    const bytes = this.#length * this.#itemsize;
+    this.#releaseAll();
+    this.#reservations.push(this.#budget.reserve(bytes));
+  }
+
   /** Drops the buffer and returns its memory to the budget. */
   discard(): void {
     this.#releaseAll();
@@ -86,9 +96,15 @@ export class GrowingArray {
 
   #grow(): void {
     const oldBytes = this.#capacity * this.#itemsize;
-    const newBytes = Math.max(INITIAL_BYTES, oldBytes * 2);
     const memory = this.#array?.memory;
-    if (memory != null && this.#growInPlace(memory, oldBytes, newBytes)) return;
+    const inPlace = memory != null;
+    // Doubling is cheap over many pushes, but near the limit it would refuse data that fits: then the
+    // buffer grows by what is free, down to a single element, and only that failing is a 413.
+    const wanted = Math.max(INITIAL_BYTES, oldBytes * 2);
+    const room = this.#budget.free + (inPlace ? oldBytes : 0);
+    const fitting = Math.floor(room / this.#itemsize) * this.#itemsize;
+    const newBytes = Math.min(wanted, Math.max(fitting, oldBytes + this.#itemsize));
+    if (inPlace && this.#growInPlace(memory, oldBytes, newBytes)) return;
     const reservation = this.#budget.reserve(newBytes, 'the text upload, as it grows,');
     let array: SharedArray;
     try {

@@ -111,6 +111,7 @@ export class JsonUploadReader {
     let values = this.#values;
     const dtype = this.#dtype ?? 'float64';
     if (values.dtype !== dtype) {
+      values.trimReservation();
       const converted = new GrowingArray(dtype, this.#budget);
       this.#values = converted;
       try {

@@ -15,6 +15,8 @@ export interface CompiledExpr {
   readonly usesData: boolean;
   /** True when the expression reads `v`. */
   readonly usesVector: boolean;
+  /** True when the expression reads the row itself (`x`); `data[::i+1].mean()` does not. */
+  readonly usesRow: boolean;
 }
 
 const RUNTIME_NAMES = Object.keys(RUNTIME);
@@ -50,5 +52,6 @@ export function compileExpr(text: string, shape: ExprShape): CompiledExpr {
     '}',
     '};',
   ];
-  return { source: lines.join('\n'), usesData: g.usesData, usesVector };
+  const usesRow = body.some((line) => /\bsrc\b/.test(line)) || /\bsrc\b/.test(result.js);
+  return { source: lines.join('\n'), usesData: g.usesData, usesVector, usesRow };
 }

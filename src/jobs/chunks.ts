@@ -26,7 +26,9 @@ export function planChunks(
   }
   let total = 0;
   for (let r = start; r < end; r++) total += cost(r);
-  const target = Math.max(MIN_TASK_ELEMENTS, total / tasks);
+  // A few rows that each cost a task's worth go out one a task, so the pool balances them as it goes.
+  const target =
+    rows <= tasks * 4 && total / rows >= MIN_TASK_ELEMENTS ? 0 : Math.max(MIN_TASK_ELEMENTS, total / tasks);
   const bounds = [start];
   let acc = 0;
   for (let r = start; r < end; r++) {

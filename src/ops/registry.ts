@@ -19,6 +19,7 @@ import {
   simdVar,
 } from '../jobs/kernels/rows-simd.js';
 import { stridedMeans, stridedRowCost } from '../jobs/kernels/strided.js';
+import { exprOp } from './expr-op.js';
 import type { OpDefinition } from './op.js';
 
 const NoParams = Type.Object({}, { additionalProperties: false });
@@ -259,6 +260,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     run: (whole, firstRow, rows, _params, out, slot) =>
       stridedMeans(whole.codec, whole.raw, whole.total, firstRow, rows, out, slot),
   },
+  exprOp,
 ];
 
 const BY_NAME = new Map<string, OpDefinition>(BUILTIN_OPS.map((op) => [op.name, op]));

@@ -168,7 +168,7 @@ describe('datasets', () => {
       JSON.stringify({ data: [1], colour: 'red' }),
       '',
       400,
-      'FST_ERR_VALIDATION',
+      'ROWPOOL_INVALID_DATASET',
     ],
     [
       'an array larger than the memory limit',
