@@ -123,7 +123,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
   {
     ...reduction,
     name: 'argmin',
-    summary: 'Index of the smallest value, int64 (the first NaN wins)',
+    summary: 'Index of the smallest value (the first NaN wins)',
     numpy: 'x.argmin(1)',
     params: NoParams,
     result: 'int64',
@@ -133,7 +133,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
   {
     ...reduction,
     name: 'argmax',
-    summary: 'Index of the largest value, int64 (the first NaN wins)',
+    summary: 'Index of the largest value (the first NaN wins)',
     numpy: 'x.argmax(1)',
     params: NoParams,
     result: 'int64',
@@ -178,7 +178,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
   {
     ...reduction,
     name: 'count_nonzero',
-    summary: 'Number of values that are not 0 (NaN counts), int64',
+    summary: 'Number of values that are not 0 (NaN counts)',
     numpy: 'np.count_nonzero(x, axis=1)',
     params: NoParams,
     result: 'int64',
