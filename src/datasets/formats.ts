@@ -42,6 +42,8 @@ export interface Uploaded {
 
 export interface UploadFormat {
   readonly contentTypes: readonly string[];
+  /** The query parameters the format reads besides `name`; any other one is refused, not ignored. */
+  readonly queryParams: readonly (keyof UploadQuery)[];
   /** Text bodies are limited by ROWPOOL_TEXT_BODY_LIMIT; binary ones by their declared size. */
   readonly text: boolean;
   readonly read: (source: UploadSource) => Promise<Uploaded>;
@@ -59,6 +61,7 @@ const BINARY = { type: 'string', format: 'binary' } as const;
 export const UPLOAD_FORMATS: readonly UploadFormat[] = [
   {
     contentTypes: UPLOAD_MEDIA_TYPES.npy,
+    queryParams: [],
     text: false,
     read: async (s) => ({ filled: await readNpyStream(s.body, s.budget, s.contentLength), format: 'npy' }),
     media: {
@@ -73,6 +76,7 @@ export const UPLOAD_FORMATS: readonly UploadFormat[] = [
   },
   {
     contentTypes: UPLOAD_MEDIA_TYPES.octetStream,
+    queryParams: ['dtype', 'shape'],
     text: false,
     read: readOctetStream,
     media: {
@@ -87,6 +91,7 @@ export const UPLOAD_FORMATS: readonly UploadFormat[] = [
   },
   {
     contentTypes: UPLOAD_MEDIA_TYPES.multipart,
+    queryParams: [],
     text: false,
     read: async (s) => ({ ...(await readMultipart(s.parts(), s.guard, s.budget)), format: 'multipart' }),
     media: {
@@ -105,6 +110,7 @@ export const UPLOAD_FORMATS: readonly UploadFormat[] = [
   },
   {
     contentTypes: UPLOAD_MEDIA_TYPES.csv,
+    queryParams: ['dtype'],
     text: true,
     read: async (s) => ({
       filled: await readCsvStream(s.body, s.budget, dtypeParam(s.query.dtype, 'float64')),
@@ -124,13 +130,34 @@ export const UPLOAD_FORMATS: readonly UploadFormat[] = [
   },
   {
     contentTypes: UPLOAD_MEDIA_TYPES.json,
+    queryParams: ['dtype'],
     text: true,
-    read: async (s) => ({ ...(await readJsonStream(s.body, s.budget)), format: 'json' }),
+    read: async (s) => ({
+      ...(await readJsonStream(
+        s.body,
+        s.budget,
+        s.query.dtype === undefined ? undefined : dtypeParam(s.query.dtype),
+      )),
+      format: 'json',
+    }),
     media: {},
   },
 ];
 
 const BY_CONTENT_TYPE = new Map(UPLOAD_FORMATS.flatMap((f) => f.contentTypes.map((t) => [t, f] as const)));
+
+/** Refuses a query parameter the format would not read, naming it, rather than ignoring it. */
+export function checkUploadQuery(format: UploadFormat, contentType: string, query: UploadQuery): void {
+  for (const key of ['dtype', 'shape'] as const) {
+    if (query[key] !== undefined && !format.queryParams.includes(key)) {
+      const takes =
+        format.queryParams.length === 0 ? 'only name' : `name and ${format.queryParams.join(', ')}`;
+      throw new InvalidDatasetRequest(
+        `the ${key} query parameter does not apply to ${contentType} uploads, which take ${takes}${format.queryParams.length === 0 ? ' (an .npy file says its own dtype and shape)' : ''}`,
+      );
+    }
+  }
+}
 
 /** The format for a content type (its essence, lower case), or undefined. */
 export function uploadFormatFor(contentType: string): UploadFormat | undefined {

@@ -70,8 +70,12 @@ export class JsonUploadReader {
   #offset = 0;
   readonly #describe = (index: number) => (this.#shape as JsonDataShape).describe(index);
 
-  constructor(budget: MemoryBudget) {
+  /** The dtype query parameter: the dtype when the body gives none. */
+  readonly #queryDtype: DType | undefined;
+
+  constructor(budget: MemoryBudget, queryDtype?: DType) {
     this.#budget = budget;
+    this.#queryDtype = queryDtype;
   }
 
   write(text: string): void {
@@ -109,7 +113,7 @@ export class JsonUploadReader {
     }
     const shape = this.#shape.final();
     let values = this.#values;
-    const dtype = this.#dtype ?? 'float64';
+    const dtype = this.#dtype ?? this.#queryDtype ?? 'float64';
     if (values.dtype !== dtype) {
       values.trimReservation();
       const converted = new GrowingArray(dtype, this.#budget);
@@ -181,7 +185,7 @@ export class JsonUploadReader {
     if (key === 'data') {
       if (ch !== '[') throw new InvalidDatasetRequest('"data" must be a list (nested lists for 2-D and up)');
       this.#shape = new JsonDataShape(TEXT_LIMITS.depth);
-      this.#values = new GrowingArray(this.#dtype ?? 'float64', this.#budget);
+      this.#values = new GrowingArray(this.#dtype ?? this.#queryDtype ?? 'float64', this.#budget);
       this.#shape.open();
       this.#mode = 'data-value-or-end';
       return;
@@ -312,6 +316,11 @@ export class JsonUploadReader {
           `unknown dtype "${value}"; supported dtypes are ${SUPPORTED_DTYPES_TEXT}`,
         );
       }
+      if (this.#queryDtype !== undefined && this.#queryDtype !== value) {
+        throw new InvalidDatasetRequest(
+          `the dtype query parameter says ${this.#queryDtype} but the body's "dtype" says ${value}; give one of them`,
+        );
+      }
       this.#dtype = value;
     } else {
       this.#name = value;
@@ -356,8 +365,9 @@ function isTokenChar(code: number): boolean {
 export async function readJsonStream(
   body: AsyncIterable<Uint8Array>,
   budget: MemoryBudget,
+  queryDtype?: DType,
 ): Promise<JsonUploaded> {
-  const reader = new JsonUploadReader(budget);
+  const reader = new JsonUploadReader(budget, queryDtype);
   const decoder = new TextDecoder('utf-8');
   const yielder = new Yielder();
   try {

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import {
+  checkUploadQuery,
   NPY_MEDIA_TYPE,
   STREAMED_CONTENT_TYPES,
   type Uploaded,
@@ -19,7 +20,12 @@ import { guardBody, type UploadPace } from '../http/upload-guard.js';
 import type { MemoryBudget } from '../memory.js';
 import type { Metrics } from '../metrics.js';
 import { errors, IdParams } from '../schemas/common.js';
-import { DatasetList, JsonUpload, UploadQuery as UploadQuerySchema } from '../schemas/datasets.js';
+import {
+  DatasetList,
+  DatasetListQuery,
+  JsonUpload,
+  UploadQuery as UploadQuerySchema,
+} from '../schemas/datasets.js';
 import { validators } from '../validation.js';
 
 export interface DatasetRoutesOptions {
@@ -57,6 +63,7 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
     const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const format = uploadFormatFor(type);
     if (format === undefined) throw new UnsupportedMediaType(type === '' ? '(none)' : type);
+    checkUploadQuery(format, type, query);
     const length = contentLength(request);
     const maxBytes = format.text ? opts.textBodyLimit : undefined;
     if (maxBytes !== undefined && length !== undefined && length > maxBytes) throw new BodyTooLarge(maxBytes);
@@ -121,11 +128,15 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       schema: {
         summary: 'List datasets and the memory they hold',
         tags: ['datasets'],
-        response: { 200: DatasetList, ...errors(401) },
+        querystring: DatasetListQuery,
+        response: { 200: DatasetList, ...errors(400, 401) },
       },
     },
-    async () => ({
-      datasets: store.list().map(datasetInfo),
+    async (request) => ({
+      datasets: store
+        .list()
+        .filter((d) => request.query.name === undefined || d.name === request.query.name)
+        .map(datasetInfo),
       memory: { limitBytes: budget.limit, usedBytes: budget.used, freeBytes: budget.free },
     }),
   );

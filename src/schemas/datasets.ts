@@ -21,6 +21,11 @@ export const MemoryInfo = Type.Object({
   freeBytes: Type.Integer(),
 });
 
+export const DatasetListQuery = Type.Object(
+  { name: Type.Optional(Type.String({ description: 'Only the datasets with this name' })) },
+  { additionalProperties: false },
+);
+
 export const DatasetList = Type.Object({
   datasets: Type.Array(Type.Ref('Dataset')),
   memory: MemoryInfo,
