@@ -132,6 +132,10 @@ describe('datasets', () => {
     expect(datasets).toHaveLength(8);
     expect(memory.limitBytes).toBe(MEMORY_LIMIT);
     expect(memory.usedBytes + memory.freeBytes).toBe(MEMORY_LIMIT);
+    const named = await api.inject({ method: 'GET', url: '/v1/datasets?name=npy' });
+    expect(named.json().datasets.map((d: { id: string }) => d.id)).toEqual([ids.npy]);
+    const unknown = await api.inject({ method: 'GET', url: '/v1/datasets?colour=red' });
+    expect(unknown.statusCode).toBe(400);
 
     const one = await api.inject({ method: 'GET', url: `/v1/datasets/${ids.npy}` });
     expect(one.json()).toMatchObject({ id: ids.npy, rows: 4, rowLength: 3 });
