@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import createClient from 'openapi-fetch';
-import { errorFrom, errorOf, RowpoolTimeoutError } from './errors.js';
+import { errorFrom, RowpoolTimeoutError } from './errors.js';
 import { type JobEvent, jobEvents } from './events.js';
 import { readNpy } from './npy.js';
 import type { paths } from './openapi.js';
@@ -188,13 +188,13 @@ export class RowpoolClient {
 
   /** The job's events as the server sends them; the stream ends after the end event. */
   async *events(jobId: string, signal?: AbortSignal): AsyncGenerator<JobEvent> {
-    const { response } = await this.http.GET('/v1/jobs/{id}/events', {
+    const { error, response } = await this.http.GET('/v1/jobs/{id}/events', {
       params: { path: { id: jobId } },
       headers: { accept: 'text/event-stream' },
       parseAs: 'stream',
       ...(signal === undefined ? {} : { signal }),
     });
-    if (!response.ok) throw await errorOf(response);
+    if (!response.ok) throw errorFrom(response.status, error);
     if (response.body === null) return;
     yield* jobEvents(response.body);
   }

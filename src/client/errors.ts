@@ -35,15 +35,3 @@ export function errorFrom(status: number, body: unknown): RowpoolError {
   const text = typeof body === 'string' ? body.trim() : '';
   return new RowpoolError(status, '', text === '' ? `the server answered ${status}` : text);
 }
-
-/** Reads a failed response's body and turns it into a RowpoolError. */
-export async function errorOf(response: Response): Promise<RowpoolError> {
-  const text = await response.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // Not JSON: the text itself is the message.
-  }
-  return errorFrom(response.status, body);
-}
