@@ -94,8 +94,7 @@ export function program(): Command {
     .option(
       '--param <key=value>',
       'an op parameter, e.g. ddof=1 (repeat for more)',
-      (v, all: string[]) => [...all, v],
-      [],
+      (value: string, earlier: string[] = []) => [...earlier, value],
     )
     .option('--vector <numbers>', 'the query vector of dot, cosine and euclidean: 1,2,3')
     .option('--vector-file <file.npy>', 'the query vector from an .npy file')

@@ -4,7 +4,7 @@ import { type JobRequest, readNpy } from '../client/index.js';
 /** Turns the `run` command's options into a job request. */
 
 export interface RunOptions {
-  readonly param: string[];
+  readonly param?: string[];
   readonly vector?: string;
   readonly vectorFile?: string;
   readonly rows?: string;
@@ -56,7 +56,7 @@ async function vectorOf(options: RunOptions): Promise<number[] | undefined> {
 
 export async function jobRequest(op: string, options: RunOptions): Promise<JobRequest> {
   const params: Record<string, unknown> = {};
-  for (const pair of options.param) {
+  for (const pair of options.param ?? []) {
     const at = pair.indexOf('=');
     if (at <= 0) throw new UsageError(`--param takes key=value, not '${pair}'`);
     params[pair.slice(0, at)] = paramValue(pair.slice(at + 1));
