@@ -39,6 +39,20 @@ export interface EngineOptions {
   readonly maxRunningJobs?: number;
 }
 
+/** Bytes a job reads: its rows, or what its op says each row costs (stopping once past a small job). */
+function bytesRead(
+  start: number,
+  end: number,
+  rowLength: number,
+  itemsize: number,
+  rowCost: ((row: number) => number) | undefined,
+): number {
+  if (rowCost === undefined) return (end - start) * rowLength * itemsize;
+  let bytes = 0;
+  for (let r = start; r < end && bytes <= SMALL_JOB_BYTES; r++) bytes += rowCost(r) * itemsize;
+  return bytes;
+}
+
 export interface JobPage {
   readonly jobs: JobRecord[];
   readonly nextCursor: string | null;
@@ -124,10 +138,7 @@ export class JobEngine {
     }
     const rowCost = op.rowCost?.(params, dataset);
     const itemsize = DTYPE_INFO[dataset.dtype].itemsize;
-    const readBytes =
-      rowCost === undefined
-        ? rowsTotal * dataset.rowLength * itemsize
-        : dataset.bytes * Math.min(rowsTotal, 64);
+    const readBytes = bytesRead(start, end, dataset.rowLength, itemsize, rowCost);
     const job: Job = {
       id: randomUUID(),
       seq: ++this.#seq,
@@ -294,8 +305,8 @@ export class JobEngine {
   }
 
   #pump(): void {
-    while (this.#inFlight < this.#maxInFlight) {
-      const job = this.#scheduler.next();
+    for (;;) {
+      const job = this.#scheduler.next(this.#inFlight < this.#maxInFlight);
       if (job === undefined) return;
       const r0 = job.bounds[job.nextChunk];
       const r1 = job.bounds[job.nextChunk + 1];
@@ -315,7 +326,7 @@ export class JobEngine {
       vectorSlots,
     });
     const { metrics } = this.#opts;
-    this.#inFlight++;
+    if (!job.small) this.#inFlight++;
     job.inFlight++;
     this.#scheduler.sent(job);
     const sent = performance.now();
@@ -331,7 +342,7 @@ export class JobEngine {
         this.#end(job, 'failed');
       }
     } finally {
-      this.#inFlight--;
+      if (!job.small) this.#inFlight--;
       job.inFlight--;
       this.#scheduler.returned(job);
       if (job.status === 'running' && job.inFlight === 0 && !hasChunksLeft(job)) {

@@ -9,9 +9,10 @@ export const SMALL_JOB_BYTES = 2 ** 20;
  * first, so jobs finish in the order they came instead of all together at the end. A shutdown's grace
  * then finishes as many jobs as it has time for.
  *
- * Small jobs (reading at most SMALL_JOB_BYTES) have a lane of their own: they skip the queue and go
- * out first, but never hold more than half of the tasks in flight, so a stream of small jobs cannot
- * starve a large one and a large one never makes a small one wait for it.
+ * Small jobs (reading at most SMALL_JOB_BYTES) have a lane of their own: they skip the queue, go out
+ * first and have tasks in flight of their own beyond the large jobs' (at most one per thread), so a
+ * small job waits at most for the chunks already on the threads, and a stream of small jobs cannot
+ * take the large jobs' share.
  */
 export class Scheduler {
   readonly #queued: Job[] = [];
@@ -53,13 +54,16 @@ export class Scheduler {
     return started;
   }
 
-  /** The job whose chunk should go out next, or undefined when none may. */
-  next(): Job | undefined {
+  /**
+   * The job whose chunk should go out next, or undefined when none may. `largeRoom` says whether the
+   * large jobs' share of the tasks in flight has room; the small lane's tasks come on top of it.
+   */
+  next(largeRoom: boolean): Job | undefined {
     if (this.#smallInFlight < this.maxSmallInFlight) {
       const small = this.#small.find(hasChunksLeft);
       if (small !== undefined) return small;
     }
-    return this.#running.find(hasChunksLeft);
+    return largeRoom ? this.#running.find(hasChunksLeft) : undefined;
   }
 
   sent(job: Job): void {
