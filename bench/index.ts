@@ -89,6 +89,10 @@ async function startServer(threads: number): Promise<Server> {
     apiToken: undefined,
     metricsToken: undefined,
     preload: [],
+    kernelsEnabled: true,
+    kernelMaxBytes: 16 * MiB,
+    kernelMemoryBytes: 256 * MiB,
+    kernelTimeoutSeconds: 60,
   };
   const app = await buildApp(config, { logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -23,10 +23,13 @@ import datasetRoutes from './routes/datasets.js';
 import docsRoutes from './routes/docs.js';
 import healthRoutes from './routes/health.js';
 import jobRoutes from './routes/jobs.js';
+import kernelRoutes from './routes/kernels.js';
 import metricsRoutes from './routes/metrics.js';
 import { ErrorResponse } from './schemas/common.js';
 import { DatasetSchema } from './schemas/datasets.js';
 import { jobSchema } from './schemas/jobs.js';
+import { KernelSchema } from './schemas/kernels.js';
+import { KernelStore } from './user-kernels/store.js';
 import { describeValidationError, validators } from './validation.js';
 
 export interface AppOptions {
@@ -43,6 +46,7 @@ export interface Rowpool {
   readonly config: Config;
   readonly budget: MemoryBudget;
   readonly store: DatasetStore;
+  readonly kernels: KernelStore;
   readonly pool: RowPool;
   readonly engine: JobEngine;
   readonly metrics: Metrics;
@@ -59,7 +63,7 @@ declare module 'fastify' {
 }
 
 /** Routes that take new work, refused while shutting down. */
-const INTAKE_ROUTES = new Set(['/v1/datasets', '/v1/datasets/:id/jobs']);
+const INTAKE_ROUTES = new Set(['/v1/datasets', '/v1/datasets/:id/jobs', '/v1/kernels']);
 
 export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -77,6 +81,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
 
   const budget = new MemoryBudget(config.memoryLimit);
   const store = new DatasetStore();
+  const kernels = new KernelStore();
   const pool = createPool(config.threads, new Reclaimer(), options.workerFile, options.workerData);
   const reclaimer = new ReclaimBatcher(() => pool.reclaim());
   store.onFreed((bytes) => reclaimer.freed(bytes));
@@ -96,12 +101,31 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     metrics,
     log: app.log,
     maxRunningJobs: config.maxRunningJobs,
+    opContext: config.kernelsEnabled
+      ? {
+          kernels: {
+            find: (id) => kernels.find(id)?.ref,
+            memoryCapBytes: config.kernelMemoryBytes,
+            defaultTimeoutMs: config.kernelTimeoutSeconds * 1000,
+          },
+        }
+      : {},
+  });
+  // Deleting a kernel cancels its jobs, as deleting a dataset does, and has the workers drop their
+  // instances of it, each of which holds up to ROWPOOL_KERNEL_MEMORY.
+  kernels.onDelete((kernel) => {
+    engine.cancelWhere(
+      (job) => job.op.name === 'kernel' && job.params.kernel === kernel.id,
+      `cancelled: kernel ${kernel.id} was deleted`,
+    );
+    pool.reclaim();
   });
   const closing = new AbortController();
   app.decorate('rowpool', {
     config,
     budget,
     store,
+    kernels,
     pool,
     engine,
     metrics,
@@ -162,6 +186,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.removeContentTypeParser('text/plain');
   app.addSchema(ErrorResponse);
   app.addSchema(DatasetSchema);
+  app.addSchema(KernelSchema);
   app.addSchema(jobSchema(allOps()));
   await app.register(accepts);
   await app.register(fastifySSE);
@@ -177,20 +202,32 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           : 'shutting down',
   });
   await app.register(metricsRoutes, { registry: metrics.registry });
+  const uploadPace = {
+    idleMs: config.uploadIdleTimeoutSeconds * 1000,
+    minBytesPerSecond: config.uploadMinRate,
+    graceMs: (options.uploadRateWindow?.graceSeconds ?? 10) * 1000,
+    windowMs: (options.uploadRateWindow?.windowSeconds ?? 30) * 1000,
+  };
   await app.register(datasetRoutes, {
     store,
     budget,
     metrics,
     textBodyLimit: config.textBodyLimit,
-    uploadPace: {
-      idleMs: config.uploadIdleTimeoutSeconds * 1000,
-      minBytesPerSecond: config.uploadMinRate,
-      graceMs: (options.uploadRateWindow?.graceSeconds ?? 10) * 1000,
-      windowMs: (options.uploadRateWindow?.windowSeconds ?? 30) * 1000,
-    },
+    uploadPace,
     sendIdleSeconds: config.sendIdleTimeoutSeconds,
     uploads,
   });
   await app.register(jobRoutes, { engine, closing: closing.signal });
+  // With ROWPOOL_KERNELS=off the routes do not exist (404) and op "kernel" is refused (400).
+  if (config.kernelsEnabled) {
+    await app.register(kernelRoutes, {
+      kernels,
+      budget,
+      maxBytes: config.kernelMaxBytes,
+      memoryCapBytes: config.kernelMemoryBytes,
+      uploadPace,
+      uploads,
+    });
+  }
   return app;
 }

@@ -27,6 +27,14 @@ export interface Config {
   readonly apiToken: string | undefined;
   readonly metricsToken: string | undefined;
   readonly preload: readonly PreloadEntry[];
+  /** Whether users may upload WebAssembly kernels and run them (op "kernel"). */
+  readonly kernelsEnabled: boolean;
+  /** The largest kernel module accepted. */
+  readonly kernelMaxBytes: number;
+  /** The memory cap of each kernel instance. */
+  readonly kernelMemoryBytes: number;
+  /** Seconds a kernel job may run unless its params.timeoutMs says otherwise. */
+  readonly kernelTimeoutSeconds: number;
 }
 
 export interface PreloadEntry {
@@ -111,6 +119,28 @@ function byteSizeOrZero(env: NodeJS.ProcessEnv, name: string, fallback: number):
   return value;
 }
 
+/** A WebAssembly memory (wasm32) holds at most 65536 pages of 64 KiB. */
+const WASM32_MAX_BYTES = 2 ** 32;
+const WASM_PAGE_BYTES = 2 ** 16;
+
+function onOff(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = raw.trim().toLowerCase();
+  if (value !== 'on' && value !== 'off') throw new ConfigError(`${name} must be on or off, got "${raw}"`);
+  return value === 'on';
+}
+
+function kernelMemory(env: NodeJS.ProcessEnv): number {
+  const bytes = byteSize(env, 'ROWPOOL_KERNEL_MEMORY', 256 * 2 ** 20);
+  if (bytes < WASM_PAGE_BYTES || bytes > WASM32_MAX_BYTES) {
+    throw new ConfigError(
+      `ROWPOOL_KERNEL_MEMORY must be from 64KiB (one WebAssembly page) to 4GiB (the most a wasm32 memory holds), got "${env.ROWPOOL_KERNEL_MEMORY}"`,
+    );
+  }
+  return bytes;
+}
+
 function parsePreload(raw: string | undefined): PreloadEntry[] {
   if (raw === undefined || raw.trim() === '') return [];
   return raw.split(',').map((item) => {
@@ -153,5 +183,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiToken: token(env, 'ROWPOOL_API_TOKEN'),
     metricsToken: token(env, 'ROWPOOL_METRICS_TOKEN'),
     preload: parsePreload(env.ROWPOOL_PRELOAD),
+    kernelsEnabled: onOff(env, 'ROWPOOL_KERNELS', true),
+    kernelMaxBytes: byteSize(env, 'ROWPOOL_KERNEL_MAX_BYTES', 16 * 2 ** 20),
+    kernelMemoryBytes: kernelMemory(env),
+    // AbortSignal.timeout takes at most 2^31 - 1 ms, a little over 24 days.
+    kernelTimeoutSeconds: integer(env, 'ROWPOOL_KERNEL_TIMEOUT', 60, 1, 2_000_000),
   };
 }

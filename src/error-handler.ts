@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { BodyTooLarge, JsonOnly, UnsupportedMediaType } from './errors.js';
+import { BodyTooLarge, JsonOnly, UnsupportedMediaType, WasmOnly } from './errors.js';
 
 /**
  * The one error handler. Fastify's own refusals are turned into rowpool's messages; 4xx answers carry
@@ -11,7 +11,13 @@ export function errorHandler(textBodyLimit: number) {
     let err = error;
     if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       const type = request.headers['content-type'] ?? '(none)';
-      err = request.routeOptions.url === '/v1/datasets' ? new UnsupportedMediaType(type) : new JsonOnly(type);
+      const route = request.routeOptions.url;
+      err =
+        route === '/v1/datasets'
+          ? new UnsupportedMediaType(type)
+          : route === '/v1/kernels'
+            ? new WasmOnly(type)
+            : new JsonOnly(type);
     } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       err = new BodyTooLarge(textBodyLimit);
     }

@@ -40,6 +40,17 @@ export const JsonOnly = createError<[string]>(
   'unsupported content type %s; this route takes application/json',
   415,
 );
+export const KernelNotFound = createError<[string]>('ROWPOOL_KERNEL_NOT_FOUND', 'kernel %s not found', 404);
+export const KernelTooLarge = createError<[number]>(
+  'ROWPOOL_KERNEL_TOO_LARGE',
+  'the module is larger than %d bytes (ROWPOOL_KERNEL_MAX_BYTES)',
+  413,
+);
+export const WasmOnly = createError<[string]>(
+  'ROWPOOL_UNSUPPORTED_MEDIA_TYPE',
+  'unsupported content type %s; send the compiled module with Content-Type: application/wasm',
+  415,
+);
 export const InvalidJob = createError<[string]>('ROWPOOL_INVALID_JOB', '%s', 400);
 export const JobNotSucceeded = createError<[string, string]>(
   'ROWPOOL_JOB_NOT_SUCCEEDED',

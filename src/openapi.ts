@@ -10,13 +10,17 @@ import {
   JobNotFound,
   JobNotSucceeded,
   JsonOnly,
+  KernelNotFound,
+  KernelTooLarge,
   NotAcceptable,
   ServiceUnavailable,
   Unauthorized,
   UnsupportedDtype,
   UnsupportedMediaType,
+  WasmOnly,
 } from './errors.js';
 import { JOB_STATUSES } from './jobs/status.js';
+import { InvalidKernelModule } from './user-kernels/errors.js';
 
 /*
  * The document is built by @fastify/swagger from the route schemas. What those schemas cannot say
@@ -36,6 +40,7 @@ type Json = Record<string, unknown>;
 
 const DATASET_ID = '0b6f1a2e-3c3d-4e52-9a59-0e7f2f0c9b1d';
 const JOB_ID = '5d0c8e44-9a51-4f8e-8f0b-6f2b1b7f3a10';
+const KERNEL_ID = '6f1c2b9e-8d4a-4e0f-9b7e-2a1d5c3e4f60';
 const BINARY = { type: 'string', format: 'binary' } as const;
 
 /**
@@ -80,6 +85,13 @@ const STREAMED_UPLOADS: Record<string, Json> = {
   'application/csv': { schema: { type: 'string', description: 'The same as text/csv' } },
 };
 
+/** A kernel upload, read as a stream by the kernel routes' own parser. */
+const KERNEL_UPLOAD: Json = {
+  required: true,
+  description: 'The compiled module (a .wasm file) following the kernel ABI v1',
+  content: { 'application/wasm': { schema: { ...BINARY, description: 'A WebAssembly binary module' } } },
+};
+
 const CHALLENGE = {
   'WWW-Authenticate': {
     schema: { type: 'string', const: 'Bearer' },
@@ -92,6 +104,7 @@ const LOCATION = (what: string) => ({ schema: { type: 'string' }, description: `
 /** Headers the handlers set, by `METHOD /path status`. */
 const RESPONSE_HEADERS: Record<string, Json> = {
   'post /v1/datasets 201': { Location: LOCATION('new dataset, /v1/datasets/{id}') },
+  'post /v1/kernels 201': { Location: LOCATION('new kernel, /v1/kernels/{id}') },
   'post /v1/datasets/{id}/jobs 200': { Location: LOCATION('job, /v1/jobs/{id}') },
   'post /v1/datasets/{id}/jobs 202': { Location: LOCATION('job, /v1/jobs/{id}; poll it') },
   'get /v1/datasets/{id}/data 200': {
@@ -124,6 +137,15 @@ const JOB = {
   createdAt: '2026-01-15T09:31:00.000Z',
   startedAt: '2026-01-15T09:31:00.002Z',
   finishedAt: '2026-01-15T09:31:00.015Z',
+};
+
+const KERNEL = {
+  id: KERNEL_ID,
+  name: 'longest-run',
+  sha256: 'c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2',
+  bytes: 582,
+  abi: 1,
+  createdAt: '2026-01-15T09:29:00.000Z',
 };
 
 const TOP_K_JOB = {
@@ -187,6 +209,9 @@ const EXAMPLES: Record<string, Record<string, Json>> = {
     },
     'text/csv': { example: '0.5\n1.25\nnan\n-3\n' },
   },
+  'post /v1/kernels 201': { 'application/json': { example: KERNEL } },
+  'get /v1/kernels 200': { 'application/json': { example: { kernels: [KERNEL] } } },
+  'get /v1/kernels/{id} 200': { 'application/json': { example: KERNEL } },
   'get /healthz 200': { 'application/json': { example: { status: 'ok' } } },
   'get /readyz 200': { 'application/json': { example: { status: 'ready' } } },
   'get /readyz 503': { 'application/json': { example: { status: 'not ready', reason: 'shutting down' } } },
@@ -202,6 +227,8 @@ function sent(err: Error & { statusCode?: number; code?: string }) {
 function errorResponse(status: number, path: string): { description: string; example: Json } | undefined {
   const jobs = path.startsWith('/v1/jobs');
   const upload = path === '/v1/datasets';
+  const own = path.startsWith('/v1/kernels') ? kernelErrorResponse(status) : undefined;
+  if (own !== undefined) return own;
   const submit = path.endsWith('/jobs') && !jobs;
   switch (status) {
     case 400:
@@ -273,6 +300,37 @@ function errorResponse(status: number, path: string): { description: string; exa
   }
 }
 
+/** The kernel routes' errors; the others fall back to the general descriptions. */
+function kernelErrorResponse(status: number): { description: string; example: Json } | undefined {
+  switch (status) {
+    case 400:
+      return {
+        description:
+          'The body is not a kernel: not WebAssembly, truncated, empty, or outside the ABI v1 (imports other than env.memory and env.abort, its own or a shared memory, missing or mistyped exports); the message says what to change. Or the name is missing',
+        example: sent(
+          new InvalidKernelModule(
+            "the module's exports do not follow the kernel ABI v1: rowpool_rows has the signature (i32, i32, i32, i32, i32, i32) -> i32, expected (i32, i32, i32, i32, i32, i32, i32) -> i32",
+          ),
+        ),
+      };
+    case 404:
+      return { description: 'No kernel has this id', example: sent(new KernelNotFound(KERNEL_ID)) };
+    case 413:
+      return {
+        description:
+          'The module is larger than ROWPOOL_KERNEL_MAX_BYTES (from Content-Length before the body is read, or as it streams), or needs more of ROWPOOL_MEMORY_LIMIT than is free',
+        example: sent(new KernelTooLarge(16777216)),
+      };
+    case 415:
+      return {
+        description: 'The body is not sent as application/wasm',
+        example: sent(new WasmOnly('application/octet-stream')),
+      };
+    default:
+      return undefined;
+  }
+}
+
 /** `get /v1/datasets/{id}/data` -> `getDatasetsByIdData`: stable names for client generators. */
 function operationId(method: string, path: string): string {
   const words = path
@@ -302,6 +360,7 @@ function complete(doc: Json): Json {
       if (method === 'post' && path === '/v1/datasets' && requestBody !== undefined) {
         requestBody.content = { ...copy(STREAMED_UPLOADS), ...requestBody.content };
       }
+      if (method === 'post' && path === '/v1/kernels') op.requestBody = copy(KERNEL_UPLOAD);
       for (const [type, extra] of Object.entries(EXAMPLES[`${method} ${path} request`] ?? {})) {
         Object.assign(requestBody?.content[type] ?? {}, copy(extra));
       }
@@ -348,6 +407,7 @@ export const openapiOptions: FastifyDynamicSwaggerOptions = {
     tags: [
       { name: 'datasets', description: 'Arrays held in shared memory' },
       { name: 'jobs', description: 'Per-row computations on the worker pool' },
+      { name: 'kernels', description: 'Your own per-row functions, as WebAssembly modules' },
       { name: 'health', description: 'Liveness and readiness probes' },
       { name: 'observability', description: 'Prometheus metrics' },
       { name: 'docs', description: 'This document' },

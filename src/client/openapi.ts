@@ -241,6 +241,45 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/kernels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the kernels */
+        get: operations["getKernels"];
+        put?: never;
+        /**
+         * Upload a WebAssembly kernel
+         * @description Compiles the module once and checks it against the kernel ABI v1 (see the README). At most ROWPOOL_KERNEL_MAX_BYTES, refused with 413 from Content-Length before the body is read. The module holds its size of ROWPOOL_MEMORY_LIMIT until it is deleted.
+         */
+        post: operations["postKernels"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/kernels/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Describe a kernel */
+        get: operations["getKernelsById"];
+        put?: never;
+        post?: never;
+        /** Delete a kernel, cancelling its running jobs and releasing its memory */
+        delete: operations["deleteKernelsById"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -281,11 +320,28 @@ export interface components {
             /** Format: date-time */
             createdAt: string;
         };
+        Kernel: {
+            /** @example 6f1c2b9e-8d4a-4e0f-9b7e-2a1d5c3e4f60 */
+            id: string;
+            /** @example longest-run */
+            name: string;
+            /** @description Of the uploaded module, hex */
+            sha256: string;
+            /** @description The module's size, which it holds of ROWPOOL_MEMORY_LIMIT */
+            bytes: number;
+            /**
+             * @description The kernel ABI version the module follows
+             * @example 1
+             */
+            abi: number;
+            /** Format: date-time */
+            createdAt: string;
+        };
         Job: {
             id: string;
             datasetId: string;
             /** @enum {string} */
-            op: "sum" | "mean" | "min" | "max" | "argmin" | "argmax" | "var" | "std" | "norm" | "count_nonzero" | "median" | "quantile" | "dot" | "cosine" | "euclidean" | "strided_mean" | "expr";
+            op: "sum" | "mean" | "min" | "max" | "argmin" | "argmax" | "var" | "std" | "norm" | "count_nonzero" | "median" | "quantile" | "dot" | "cosine" | "euclidean" | "strided_mean" | "expr" | "kernel";
             /** @description The params as validated, defaults filled in. List views leave out params.vector and give vectorLength instead */
             params: {
                 [key: string]: unknown;
@@ -1010,9 +1066,10 @@ export interface operations {
                      *     - `euclidean` (vector): Euclidean distance to the query vector (top keeps the nearest unless largest is true); NumPy: `np.linalg.norm(x - v, axis=1)`
                      *     - `strided_mean`: Mean of every (i+1)-th element of the whole dataset, for dataset row i; NumPy: `data.ravel()[::i+1].mean()`
                      *     - `expr` (expr, vector, args): Your own function of the row: a NumPy expression compiled into one fused loop; NumPy: `eval(expr) with x = data[i].ravel().astype(np.float64)`
+                     *     - `kernel` (kernel, args, timeoutMs): Your own function of the row: an uploaded WebAssembly kernel (see POST /v1/kernels); NumPy: `f(x, args) for each row x, f your own code`
                      * @enum {string}
                      */
-                    op: "sum" | "mean" | "min" | "max" | "argmin" | "argmax" | "var" | "std" | "norm" | "count_nonzero" | "median" | "quantile" | "dot" | "cosine" | "euclidean" | "strided_mean" | "expr";
+                    op: "sum" | "mean" | "min" | "max" | "argmin" | "argmax" | "var" | "std" | "norm" | "count_nonzero" | "median" | "quantile" | "dot" | "cosine" | "euclidean" | "strided_mean" | "expr" | "kernel";
                     /** @description The op's parameters; each op takes only its own (see the op's description) */
                     params?: {
                         /** @description var, std: Delta degrees of freedom: the divisor is n - ddof (default 0) */
@@ -1024,14 +1081,18 @@ export interface operations {
                         ord?: 1 | 2 | "inf";
                         /** @description quantile: The quantile, a number in [0, 1] */
                         q?: number;
-                        /** @description dot, cosine, euclidean, expr: Numbers of any length, available as v */
+                        /** @description dot, cosine, euclidean: The query vector, one number per row element; expr: Numbers of any length, available as v */
                         vector?: number[];
                         /** @description expr: The expression: Python syntax, NumPy semantics, at most 4096 bytes (see the README's "Your own function") */
                         expr?: string;
-                        /** @description expr: Named numbers available by name, at most 64 */
+                        /** @description expr: Named numbers available by name, at most 64; kernel: Numbers handed to the kernel as float64 (its rowpool_rows' args and nArgs) (default []) */
                         args?: {
                             [key: string]: number;
-                        };
+                        } | number[];
+                        /** @description kernel: The id POST /v1/kernels gave the kernel */
+                        kernel?: string;
+                        /** @description kernel: Milliseconds the job may run before it fails (default ROWPOOL_KERNEL_TIMEOUT) */
+                        timeoutMs?: number;
                     };
                     rows?: {
                         /** @description First row (default 0) */
@@ -1235,7 +1296,7 @@ export interface operations {
                 /** @description Only this dataset's jobs */
                 datasetId?: string;
                 /** @description Only jobs of this op */
-                op?: "sum" | "mean" | "min" | "max" | "argmin" | "argmax" | "var" | "std" | "norm" | "count_nonzero" | "median" | "quantile" | "dot" | "cosine" | "euclidean" | "strided_mean" | "expr";
+                op?: "sum" | "mean" | "min" | "max" | "argmin" | "argmax" | "var" | "std" | "norm" | "count_nonzero" | "median" | "quantile" | "dot" | "cosine" | "euclidean" | "strided_mean" | "expr" | "kernel";
                 /** @description Jobs per page (default 100) */
                 limit?: number;
                 /** @description nextCursor from the previous page */
@@ -1742,6 +1803,314 @@ export interface operations {
                      *       "code": "ROWPOOL_JOB_NOT_SUCCEEDED",
                      *       "error": "Conflict",
                      *       "message": "job 5d0c8e44-9a51-4f8e-8f0b-6f2b1b7f3a10 is running; its result is available once it has succeeded"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getKernels: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "kernels": [
+                     *         {
+                     *           "id": "6f1c2b9e-8d4a-4e0f-9b7e-2a1d5c3e4f60",
+                     *           "name": "longest-run",
+                     *           "sha256": "c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2",
+                     *           "bytes": 582,
+                     *           "abi": 1,
+                     *           "createdAt": "2026-01-15T09:29:00.000Z"
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        kernels: components["schemas"]["Kernel"][];
+                    };
+                };
+            };
+            /** @description ROWPOOL_API_TOKEN is set and the request did not bring it as a bearer token */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "statusCode": 401,
+                     *       "code": "ROWPOOL_UNAUTHORIZED",
+                     *       "error": "Unauthorized",
+                     *       "message": "missing or invalid bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    postKernels: {
+        parameters: {
+            query: {
+                /** @description A label for the kernel, used in its jobs' errors */
+                name: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The compiled module (a .wasm file) following the kernel ABI v1 */
+        requestBody: {
+            content: {
+                "application/wasm": string;
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description The URL of the new kernel, /v1/kernels/{id} */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2b9e-8d4a-4e0f-9b7e-2a1d5c3e4f60",
+                     *       "name": "longest-run",
+                     *       "sha256": "c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2",
+                     *       "bytes": 582,
+                     *       "abi": 1,
+                     *       "createdAt": "2026-01-15T09:29:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Kernel"];
+                };
+            };
+            /** @description The body is not a kernel: not WebAssembly, truncated, empty, or outside the ABI v1 (imports other than env.memory and env.abort, its own or a shared memory, missing or mistyped exports); the message says what to change. Or the name is missing */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "statusCode": 400,
+                     *       "code": "ROWPOOL_INVALID_KERNEL",
+                     *       "error": "Bad Request",
+                     *       "message": "the module's exports do not follow the kernel ABI v1: rowpool_rows has the signature (i32, i32, i32, i32, i32, i32) -> i32, expected (i32, i32, i32, i32, i32, i32, i32) -> i32"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description ROWPOOL_API_TOKEN is set and the request did not bring it as a bearer token */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "statusCode": 401,
+                     *       "code": "ROWPOOL_UNAUTHORIZED",
+                     *       "error": "Unauthorized",
+                     *       "message": "missing or invalid bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The module is larger than ROWPOOL_KERNEL_MAX_BYTES (from Content-Length before the body is read, or as it streams), or needs more of ROWPOOL_MEMORY_LIMIT than is free */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "statusCode": 413,
+                     *       "code": "ROWPOOL_KERNEL_TOO_LARGE",
+                     *       "error": "Payload Too Large",
+                     *       "message": "the module is larger than 16777216 bytes (ROWPOOL_KERNEL_MAX_BYTES)"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The body is not sent as application/wasm */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "statusCode": 415,
+                     *       "code": "ROWPOOL_UNSUPPORTED_MEDIA_TYPE",
+                     *       "error": "Unsupported Media Type",
+                     *       "message": "unsupported content type application/octet-stream; send the compiled module with Content-Type: application/wasm"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description rowpool is shutting down */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "statusCode": 503,
+                     *       "code": "ROWPOOL_UNAVAILABLE",
+                     *       "error": "Service Unavailable",
+                     *       "message": "rowpool is shutting down and takes no new uploads or jobs"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getKernelsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id rowpool gave when the resource was created */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "id": "6f1c2b9e-8d4a-4e0f-9b7e-2a1d5c3e4f60",
+                     *       "name": "longest-run",
+                     *       "sha256": "c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2",
+                     *       "bytes": 582,
+                     *       "abi": 1,
+                     *       "createdAt": "2026-01-15T09:29:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Kernel"];
+                };
+            };
+            /** @description ROWPOOL_API_TOKEN is set and the request did not bring it as a bearer token */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "statusCode": 401,
+                     *       "code": "ROWPOOL_UNAUTHORIZED",
+                     *       "error": "Unauthorized",
+                     *       "message": "missing or invalid bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No kernel has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "statusCode": 404,
+                     *       "code": "ROWPOOL_KERNEL_NOT_FOUND",
+                     *       "error": "Not Found",
+                     *       "message": "kernel 6f1c2b9e-8d4a-4e0f-9b7e-2a1d5c3e4f60 not found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteKernelsById: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id rowpool gave when the resource was created */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description ROWPOOL_API_TOKEN is set and the request did not bring it as a bearer token */
+            401: {
+                headers: {
+                    /** @description The scheme to authenticate with */
+                    "WWW-Authenticate"?: "Bearer";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "statusCode": 401,
+                     *       "code": "ROWPOOL_UNAUTHORIZED",
+                     *       "error": "Unauthorized",
+                     *       "message": "missing or invalid bearer token"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description No kernel has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "statusCode": 404,
+                     *       "code": "ROWPOOL_KERNEL_NOT_FOUND",
+                     *       "error": "Not Found",
+                     *       "message": "kernel 6f1c2b9e-8d4a-4e0f-9b7e-2a1d5c3e4f60 not found"
                      *     }
                      */
                     "application/json": components["schemas"]["ErrorResponse"];

@@ -6,6 +6,7 @@ import { InvalidJob, JobNotFound, ServiceUnavailable } from '../errors.js';
 import { readInt64 } from '../int64.js';
 import type { MemoryBudget, Reservation } from '../memory.js';
 import type { Metrics } from '../metrics.js';
+import type { OpContext } from '../ops/op.js';
 import { validateParams } from '../ops/params.js';
 import { opNamed } from '../ops/registry.js';
 import { planChunks } from './chunks.js';
@@ -37,6 +38,8 @@ export interface EngineOptions {
   readonly log: FastifyBaseLogger;
   /** Jobs that may run at once; the rest wait in order (default: one per pool thread). */
   readonly maxRunningJobs?: number;
+  /** What the ops may look up when they check and prepare a job (the uploaded kernels). */
+  readonly opContext?: OpContext;
 }
 
 /** Bytes a job reads: its rows, or what its op says each row costs (stopping once past a small job). */
@@ -116,7 +119,10 @@ export class JobEngine {
     if (!this.#accepting) throw new ServiceUnavailable('rowpool is shutting down and takes no new jobs');
     const dataset = this.#opts.store.get(datasetId);
     const op = opNamed(request.op);
-    const params = validateParams(op, request.params, dataset) as Record<string, unknown>;
+    const params = validateParams(op, request.params, dataset, this.#opts.opContext) as Record<
+      string,
+      unknown
+    >;
     const start = request.rows?.start ?? 0;
     const end = request.rows?.end ?? dataset.rows;
     if (end > dataset.rows || start > dataset.rows) {
@@ -145,7 +151,7 @@ export class JobEngine {
       datasetId,
       op,
       params,
-      taskParams: op.prepare(params, dataset),
+      taskParams: op.prepare(params, dataset, this.#opts.opContext),
       rows: { start, end },
       top:
         request.top === undefined
@@ -159,6 +165,7 @@ export class JobEngine {
       startedAt: null,
       finishedAt: null,
       startedMs: 0,
+      limit: undefined,
       error: undefined,
       dataset,
       result: { buffer: new SharedArrayBuffer(rowsTotal * 8), reservation },
@@ -221,6 +228,16 @@ export class JobEngine {
       this.#end(job, 'cancelled');
     }
     return job;
+  }
+
+  /** Cancels every job not yet ended that `uses` picks, e.g. those of a kernel being deleted. */
+  cancelWhere(uses: (job: JobRecord) => boolean, reason: string): void {
+    for (const job of this.#jobs.values()) {
+      if (!isEnded(job.status) && uses(job)) {
+        job.error = reason;
+        this.#end(job, 'cancelled');
+      }
+    }
   }
 
   /** Cancels the job if it has not ended, frees its result and forgets it. */
@@ -302,6 +319,12 @@ export class JobEngine {
     job.status = 'running';
     job.startedAt = new Date().toISOString();
     job.startedMs = performance.now();
+    const limit = job.op.timeLimit?.(job.taskParams);
+    if (limit !== undefined) {
+      const timeout = AbortSignal.timeout(limit.ms);
+      const stop = new AbortController();
+      job.limit = { signal: AbortSignal.any([timeout, stop.signal]), timeout, stop, message: limit.message };
+    }
   }
 
   #pump(): void {
@@ -331,14 +354,14 @@ export class JobEngine {
     this.#scheduler.sent(job);
     const sent = performance.now();
     try {
-      const outcome = await this.#opts.pool.run(task);
+      const outcome = await this.#opts.pool.run(task, { signal: job.limit?.signal });
       const total = (performance.now() - sent) / 1000;
       metrics.taskRun.observe(outcome.runSeconds);
       metrics.taskWait.observe(Math.max(0, total - outcome.runSeconds));
       metrics.rowsProcessed.inc({ op: job.op.name }, outcome.rowsDone);
     } catch (err) {
       if (!isEnded(job.status)) {
-        job.error = (err as Error).message || String(err);
+        job.error = job.limit?.timeout.aborted ? job.limit.message : (err as Error).message || String(err);
         this.#end(job, 'failed');
       }
     } finally {
@@ -394,6 +417,8 @@ export class JobEngine {
   #end(job: Job, status: EndStatus): void {
     const { metrics, log } = this.#opts;
     Atomics.store(job.control, CANCEL, status === 'succeeded' ? 0 : 1);
+    // A chunk stuck in code that never returns stops only when its thread is terminated.
+    if (status !== 'succeeded') job.limit?.stop.abort();
     for (const started of this.#scheduler.remove(job)) this.#start(started);
     job.dataset = undefined;
     if (status !== 'succeeded') {

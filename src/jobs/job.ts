@@ -44,6 +44,18 @@ export interface Job extends JobRecord {
   startedAt: string | null;
   finishedAt: string | null;
   startedMs: number;
+  /**
+   * For an op with a time limit (op.timeLimit), set when the job starts: `signal` goes with every
+   * chunk and aborts when `timeout` fires or `stop` is aborted because the job ended unsuccessfully.
+   */
+  limit:
+    | {
+        readonly signal: AbortSignal;
+        readonly timeout: AbortSignal;
+        readonly stop: AbortController;
+        readonly message: string;
+      }
+    | undefined;
   error: string | undefined;
   /** Held only while the job runs, so a finished job never keeps a deleted dataset's memory alive. */
   dataset: Dataset | undefined;

@@ -6,8 +6,13 @@ import { type ChunkOutcome, type ChunkTask, chunkTask, type WorkerData } from '.
 
 export const DEFAULT_WORKER = workerBeside('worker', import.meta.url);
 
+export interface RunOptions {
+  /** Aborting it rejects the task with an AbortError; a running task's thread is terminated and replaced. */
+  readonly signal?: AbortSignal;
+}
+
 export interface RowPool {
-  run(task: ChunkTask): Promise<ChunkOutcome>;
+  run(task: ChunkTask, options?: RunOptions): Promise<ChunkOutcome>;
   readonly threads: number;
   readonly queueSize: number;
   readonly utilization: number;
@@ -46,8 +51,8 @@ export function createPool(
   const startedMs = performance.now();
   let busySeconds = 0;
   return {
-    async run(task) {
-      const outcome = await piscina.run(task);
+    async run(task, options = {}) {
+      const outcome = await piscina.run(task, { signal: options.signal });
       busySeconds += outcome.runSeconds;
       return outcome;
     },

@@ -1,6 +1,7 @@
 import { workerData } from 'node:worker_threads';
 import { opNamed } from '../ops/registry.js';
 import { collectOnSignal } from '../reclaim.js';
+import { dropAllKernelInstances } from '../user-kernels/instances.js';
 import { blockRunner, type SimdPlace, simdKernelOf, type TaskDataset } from './block-runner.js';
 import { type SimdKernels, simdKernelsFor } from './kernels/simd.js';
 import { CANCEL, type ChunkOutcome, type ChunkTask, ROWS_DONE, type WorkerData } from './task.js';
@@ -22,6 +23,8 @@ let cached: { readonly datasetId: string; readonly kernels: SimdKernels } | unde
 
 void collectOnSignal((workerData as WorkerData).reclaimSignal, () => {
   cached = undefined;
+  // An instance holds its whole memory (up to ROWPOOL_KERNEL_MEMORY), and its kernel may be deleted.
+  dropAllKernelInstances();
 });
 
 function kernelsFor(dataset: TaskDataset, memory: WebAssembly.Memory): SimdKernels {

@@ -7,12 +7,28 @@ import type { TObject } from 'typebox';
 import type { DType } from '../datasets/dtypes.js';
 import type { Codec, RawView } from '../jobs/kernels/convert.js';
 import type { SimdBlockKernel } from '../jobs/kernels/rows-simd.js';
+import type { KernelLookup } from '../user-kernels/lookup.js';
 
 /** What an op may look at when it checks or prepares its params. */
 export interface DatasetShape {
   readonly dtype: DType;
   readonly rows: number;
   readonly rowLength: number;
+}
+
+/**
+ * What the app lends the ops when a job is checked and prepared on the main thread: state that
+ * lives in the app rather than in the op registry, which every thread has its own copy of.
+ */
+export interface OpContext {
+  /** The uploaded WebAssembly kernels; undefined when ROWPOOL_KERNELS is off. */
+  readonly kernels?: KernelLookup;
+}
+
+/** A limit on how long a job may run, and what its error says when it is reached. */
+export interface JobTimeLimit {
+  readonly ms: number;
+  readonly message: string;
 }
 
 /** The whole dataset, flattened in C order, in its stored dtype: for ops that read across rows. */
@@ -74,8 +90,13 @@ interface OpCommon<P, T> {
   /** Whether NumPy refuses the op on rows of length 0 ("zero-size array to reduction operation"). */
   needsNonEmptyRows(params: P): boolean;
   /** Why these params cannot run on this dataset (answered as a 400), or undefined. */
-  check?(params: P, dataset: DatasetShape): string | undefined;
-  prepare(params: P, dataset: DatasetShape): T;
+  check?(params: P, dataset: DatasetShape, context?: OpContext): string | undefined;
+  prepare(params: P, dataset: DatasetShape, context?: OpContext): T;
+  /**
+   * How long a job may run, for ops whose kernels may never return: at the limit the engine aborts
+   * the job's chunks (Piscina replaces the threads running them) and fails the job with the message.
+   */
+  timeLimit?(params: T): JobTimeLimit | undefined;
   /** Whether the kernels read across rows (WholeDataset), not only the block's own rows. */
   readsWholeDataset?(params: T): boolean;
   /** Elements a worker reads for dataset row `row`, when rows cost unequal amounts. */

@@ -7,7 +7,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { type TSchema, Type } from 'typebox';
 import { InvalidJob } from '../errors.js';
-import type { DatasetShape, OpDefinition } from './op.js';
+import type { DatasetShape, OpContext, OpDefinition } from './op.js';
 
 const ajv = new Ajv({ strict: false, useDefaults: true, coerceTypes: false, allErrors: false });
 const compiled = new WeakMap<OpDefinition, ValidateFunction>();
@@ -47,7 +47,12 @@ function describe(op: OpDefinition, error: ErrorObject, rowLength: number): stri
 }
 
 /** The op's params from the request, validated with defaults filled in; throws InvalidJob (400). */
-export function validateParams(op: OpDefinition, given: object | undefined, dataset: DatasetShape): unknown {
+export function validateParams(
+  op: OpDefinition,
+  given: object | undefined,
+  dataset: DatasetShape,
+  context: OpContext = {},
+): unknown {
   const params = structuredClone(given ?? {}) as Record<string, unknown>;
   const validate = validatorOf(op);
   if (!validate(params)) throw new InvalidJob(describe(op, validate.errors![0], dataset.rowLength));
@@ -65,7 +70,7 @@ export function validateParams(op: OpDefinition, given: object | undefined, data
       `op ${op.name}${op.name === 'norm' ? ' with ord "inf"' : ''} is undefined on rows of length 0 (NumPy refuses it too)`,
     );
   }
-  const problem = op.check?.(params, dataset);
+  const problem = op.check?.(params, dataset, context);
   if (problem !== undefined) throw new InvalidJob(problem);
   return params;
 }
@@ -95,12 +100,18 @@ export function requestParamsSchema(ops: readonly OpDefinition[]): TSchema {
   const properties: Record<string, TSchema> = {};
   for (const [key, { ops: names, schemas }] of byKey) {
     const variants = [...schemas.values()];
-    const first = variants[0] as TSchema & { description?: string; default?: unknown };
-    const defaults = ops
+    const first = variants[0] as TSchema & { description?: string };
+    // Each op's own words (and default) for the key, joined when the ops say different things.
+    const said = ops
       .filter((op) => names.includes(op.name))
-      .map((op) => (op.params.properties[key] as { default?: unknown }).default)
-      .find((d) => d !== undefined);
-    const description = `${names.join(', ')}: ${first.description ?? key}${defaults === undefined ? '' : ` (default ${JSON.stringify(defaults)})`}`;
+      .map((op) => {
+        const own = op.params.properties[key] as { description?: string; default?: unknown };
+        const fallback = own.default === undefined ? '' : ` (default ${JSON.stringify(own.default)})`;
+        return { name: op.name, text: `${own.description ?? key}${fallback}` };
+      });
+    const byText = new Map<string, string[]>();
+    for (const { name, text } of said) byText.set(text, [...(byText.get(text) ?? []), name]);
+    const description = [...byText].map(([text, opNames]) => `${opNames.join(', ')}: ${text}`).join('; ');
     properties[key] = Type.Optional(
       variants.length === 1
         ? { ...first, description }

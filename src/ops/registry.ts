@@ -20,6 +20,7 @@ import {
 } from '../jobs/kernels/rows-simd.js';
 import { stridedMeans, stridedRowCost } from '../jobs/kernels/strided.js';
 import { exprOp } from './expr-op.js';
+import { kernelOp } from './kernel-op.js';
 import type { OpDefinition } from './op.js';
 
 const NoParams = Type.Object({}, { additionalProperties: false });
@@ -261,6 +262,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
       stridedMeans(whole.codec, whole.raw, whole.total, firstRow, rows, out, slot),
   },
   exprOp,
+  kernelOp,
 ];
 
 const BY_NAME = new Map<string, OpDefinition>(BUILTIN_OPS.map((op) => [op.name, op]));

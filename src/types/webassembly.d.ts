@@ -27,4 +27,7 @@ declare namespace WebAssembly {
     constructor(module: Module, imports?: Imports);
     readonly exports: Record<string, unknown>;
   }
+
+  /** Compiles off the main thread; the promise settles on the event loop. */
+  function compile(bytes: ArrayBufferView | ArrayBuffer): Promise<Module>;
 }

@@ -63,10 +63,36 @@ export function checkKernelModule(
   try {
     module = new WebAssembly.Module(bytes);
   } catch (error) {
-    throw new InvalidKernelModule(
-      `the module does not compile (truncated or corrupt?): ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw notCompiled(error);
   }
+  return inspect(bytes, module, memoryCapBytes);
+}
+
+/**
+ * The same check with the module compiled off the main thread (`WebAssembly.compile`), so a large
+ * upload does not hold up the event loop while V8 compiles it.
+ */
+export async function compileKernelModule(
+  bytes: Uint8Array,
+  memoryCapBytes: number = DEFAULT_KERNEL_MEMORY_BYTES,
+): Promise<CheckedKernel> {
+  checkHeader(bytes);
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(bytes);
+  } catch (error) {
+    throw notCompiled(error);
+  }
+  return inspect(bytes, module, memoryCapBytes);
+}
+
+function notCompiled(error: unknown): InvalidKernelModule {
+  return new InvalidKernelModule(
+    `the module does not compile (truncated or corrupt?): ${error instanceof Error ? error.message : String(error)}`,
+  );
+}
+
+function inspect(bytes: Uint8Array, module: WebAssembly.Module, memoryCapBytes: number): CheckedKernel {
   let summary: ModuleSummary;
   try {
     summary = readModuleSummary(bytes);

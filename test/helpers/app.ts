@@ -19,6 +19,10 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     apiToken: undefined,
     metricsToken: undefined,
     preload: [],
+    kernelsEnabled: true,
+    kernelMaxBytes: 16 * 2 ** 20,
+    kernelMemoryBytes: 64 * 2 ** 20,
+    kernelTimeoutSeconds: 60,
     ...overrides,
   };
 }

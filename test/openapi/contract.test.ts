@@ -11,6 +11,7 @@ import {
   validatorFor,
 } from '../helpers/contract.js';
 import { bytesOf, npyFile } from '../helpers/npy.js';
+import { buildKernel, REFUSED } from '../user-kernels/wat-modules.js';
 
 /*
  * One realistic session against the service in which every response is checked against openapi.yaml
@@ -407,6 +408,49 @@ describe('jobs', () => {
   });
 });
 
+describe('kernels', () => {
+  const wasm = (payload: Uint8Array | string, query = '?name=k', type = 'application/wasm') =>
+    api.inject({
+      method: 'POST',
+      url: `/v1/kernels${query}`,
+      headers: { 'content-type': type },
+      payload: Buffer.from(payload),
+    });
+
+  test('upload, list, describe, run and delete a kernel', async () => {
+    const created = await wasm(await buildKernel());
+    expect(created.statusCode, created.body).toBe(201);
+    const kernel = created.json();
+    expect(created.headers.location).toBe(`/v1/kernels/${kernel.id}`);
+    expect((await api.inject({ method: 'GET', url: '/v1/kernels' })).json().kernels).toEqual([kernel]);
+    expect((await api.inject({ method: 'GET', url: `/v1/kernels/${kernel.id}` })).json()).toEqual(kernel);
+    const job = await submit(ids.npy, { op: 'kernel', params: { kernel: kernel.id } });
+    expect(job.json()).toMatchObject({ op: 'kernel', status: 'succeeded' });
+    expect((await api.inject({ method: 'DELETE', url: `/v1/kernels/${kernel.id}` })).statusCode).toBe(204);
+    for (const method of ['GET', 'DELETE'] as const) {
+      const res = await api.inject({ method, url: `/v1/kernels/${kernel.id}` });
+      expect(res.statusCode).toBe(404);
+      expect(res.json().code).toBe('ROWPOOL_KERNEL_NOT_FOUND');
+    }
+  });
+
+  test('bad modules, large ones and other types are refused', async () => {
+    const bad = await wasm(await buildKernel(REFUSED.wrongRowsSignature));
+    expect(bad.statusCode).toBe(400);
+    const example = documentedExample('post', '/v1/kernels', 400) as { code: string; message: string };
+    expect(bad.json()).toMatchObject({
+      code: example.code,
+      message: expect.stringContaining(example.message),
+    });
+    const large = await wasm(new Uint8Array(17 * 2 ** 20));
+    expect(large.statusCode).toBe(413);
+    expect(large.json()).toEqual(documentedExample('post', '/v1/kernels', 413));
+    const octets = await wasm('\0asm', '?name=k', 'application/octet-stream');
+    expect(octets.statusCode).toBe(415);
+    expect(octets.json()).toEqual(documentedExample('post', '/v1/kernels', 415));
+  });
+});
+
 describe('with ROWPOOL_API_TOKEN and ROWPOOL_METRICS_TOKEN set', () => {
   const tokens = { apiToken: 'api-secret', metricsToken: 'metrics-secret' };
   let secured: FastifyInstance;
@@ -464,6 +508,13 @@ describe('the rest of the surface', () => {
     expect(uploadRes.json()).toEqual(documentedExample('post', '/v1/datasets', 503));
     const jobRes = await submit(ids.npy, { op: 'sum' });
     expect(jobRes.statusCode).toBe(503);
+    const kernelRes = await api.inject({
+      method: 'POST',
+      url: '/v1/kernels?name=late',
+      headers: { 'content-type': 'application/wasm' },
+      payload: Buffer.from(await buildKernel()),
+    });
+    expect(kernelRes.statusCode).toBe(503);
     expect(jobRes.json()).toEqual(documentedExample('post', '/v1/datasets/{id}/jobs', 503));
   });
 
