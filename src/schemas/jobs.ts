@@ -71,9 +71,10 @@ export function jobSchema(ops: readonly OpDefinition[]) {
       op: opNameSchema(ops),
       params: Type.Record(Type.String(), Type.Unknown(), {
         description:
-          'The params as validated, defaults filled in. List views leave out params.vector and give vectorLength instead',
+          'The params as validated, defaults filled in. List views leave out params.vector and params.vectors and give vectorLength or queries instead',
       }),
       vectorLength: Type.Optional(Type.Integer({ description: 'How many numbers params.vector holds' })),
+      queries: Type.Optional(Type.Integer({ description: 'How many query vectors params.vectors holds' })),
       rows: Type.Object({ start: Type.Integer(), end: Type.Integer() }),
       top: Type.Optional(Type.Object({ k: Type.Integer(), largest: Type.Boolean() })),
       status: Type.String({ enum: [...JOB_STATUSES] }),
