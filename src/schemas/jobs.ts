@@ -159,6 +159,16 @@ export const ResultJson: TSchema = Type.Union(
       indices: Type.Array(Type.Integer(), { description: 'Dataset row indices, best first' }),
       values: Type.Array(NumberOrNonFinite),
     }),
+    Type.Object({
+      jobId: Type.String(),
+      indices: Type.Array(Type.Array(Type.Integer()), {
+        description: 'One list per query of params.vectors: dataset row indices, best first',
+      }),
+      values: Type.Array(Type.Array(NumberOrNonFinite)),
+    }),
   ],
-  { description: 'A plain result (one value per row), or the best rows of a top-k job' },
+  {
+    description:
+      'A plain result (one value per row), the best rows of a top-k job, or of each query of a batch (params.vectors)',
+  },
 );
