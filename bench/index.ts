@@ -9,11 +9,11 @@ import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../src/config.js';
 import type { JobView } from '../src/routes/job-view.js';
 import { BareServer } from './bare-server.js';
 import { Ceiling } from './ceiling.js';
 import { Client, type Reply } from './client.js';
+import { benchConfig } from './config.js';
 import { npyHeader, rowSum, vector } from './data.js';
 import { loadApp } from './dist.js';
 import { MiB, PeakSampler, rss, settledRss, waitForRss } from './memory.js';
@@ -73,27 +73,12 @@ interface Server {
 
 async function startServer(threads: number): Promise<Server> {
   const { buildApp } = await loadApp();
-  const config: Config = {
-    host: '127.0.0.1',
-    port: 0,
-    logLevel: 'silent',
+  const config = await benchConfig({
     memoryLimit: 8 * GiB,
     threads,
     maxRunningJobs: threads,
-    shutdownGraceSeconds: 1,
     textBodyLimit: 64 * MiB,
-    uploadIdleTimeoutSeconds: 30,
-    uploadMinRate: 64 * 1024,
-    headersTimeoutSeconds: 30,
-    sendIdleTimeoutSeconds: 60,
-    apiToken: undefined,
-    metricsToken: undefined,
-    preload: [],
-    kernelsEnabled: true,
-    kernelMaxBytes: 16 * MiB,
-    kernelMemoryBytes: 256 * MiB,
-    kernelTimeoutSeconds: 60,
-  };
+  });
   const app = await buildApp(config, { logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   await app.rowpool.start();

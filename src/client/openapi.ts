@@ -342,12 +342,14 @@ export interface components {
             datasetId: string;
             /** @enum {string} */
             op: "sum" | "mean" | "min" | "max" | "argmin" | "argmax" | "var" | "std" | "norm" | "count_nonzero" | "median" | "quantile" | "dot" | "cosine" | "euclidean" | "strided_mean" | "expr" | "kernel";
-            /** @description The params as validated, defaults filled in. List views leave out params.vector and give vectorLength instead */
+            /** @description The params as validated, defaults filled in. List views leave out params.vector and params.vectors and give vectorLength or queries instead */
             params: {
                 [key: string]: unknown;
             };
             /** @description How many numbers params.vector holds */
             vectorLength?: number;
+            /** @description How many query vectors params.vectors holds */
+            queries?: number;
             rows: {
                 start: number;
                 end: number;
@@ -1061,9 +1063,9 @@ export interface operations {
                      *     - `count_nonzero`: Number of values that are not 0 (NaN counts); NumPy: `np.count_nonzero(x, axis=1)`
                      *     - `median`: Median; NumPy: `np.median(x, axis=1)`
                      *     - `quantile` (q): Quantile q, linear interpolation; NumPy: `np.quantile(x, q, axis=1)`
-                     *     - `dot` (vector): Dot product with the query vector; NumPy: `x @ v`
-                     *     - `cosine` (vector): Cosine similarity with the query vector; NumPy: `(x @ v) / (np.linalg.norm(x, axis=1) * np.linalg.norm(v))`
-                     *     - `euclidean` (vector): Euclidean distance to the query vector (top keeps the nearest unless largest is true); NumPy: `np.linalg.norm(x - v, axis=1)`
+                     *     - `dot` (vector, vectors): Dot product with the query vector; NumPy: `x @ v`
+                     *     - `cosine` (vector, vectors): Cosine similarity with the query vector; NumPy: `(x @ v) / (np.linalg.norm(x, axis=1) * np.linalg.norm(v))`
+                     *     - `euclidean` (vector, vectors): Euclidean distance to the query vector (top keeps the nearest unless largest is true); NumPy: `np.linalg.norm(x - v, axis=1)`
                      *     - `strided_mean`: Mean of every (i+1)-th element of the whole dataset, for dataset row i; NumPy: `data.ravel()[::i+1].mean()`
                      *     - `expr` (expr, vector, args): Your own function of the row: a NumPy expression compiled into one fused loop; NumPy: `eval(expr) with x = data[i].ravel().astype(np.float64)`
                      *     - `kernel` (kernel, args, timeoutMs): Your own function of the row: an uploaded WebAssembly kernel (see POST /v1/kernels); NumPy: `f(x, args) for each row x, f your own code`
@@ -1083,6 +1085,8 @@ export interface operations {
                         q?: number;
                         /** @description dot, cosine, euclidean: The query vector, one number per row element; expr: Numbers of any length, available as v */
                         vector?: number[];
+                        /** @description dot, cosine, euclidean: A batch of query vectors, each one number per row element, instead of vector; needs top (k rows per query) */
+                        vectors?: number[][];
                         /** @description expr: The expression: Python syntax, NumPy semantics, at most 4096 bytes (see the README's "Your own function") */
                         expr?: string;
                         /** @description expr: Named numbers available by name, at most 64; kernel: Numbers handed to the kernel as float64 (its rowpool_rows' args and nArgs) (default []) */
@@ -1693,7 +1697,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description JSON: NaN and infinities as the strings "NaN", "Infinity", "-Infinity". .npy: <f8 or <i8, or for top-k a structured array of (index <i8, value <f8). CSV: no header, one value per line (top-k: a header line index,value, then index,value lines); NaN and infinities as nan, inf, -inf. */
+            /** @description JSON: NaN and infinities as the strings "NaN", "Infinity", "-Infinity". .npy: <f8 or <i8, or for top-k a structured array of (index <i8, value <f8), shaped (queries, k) for a batch (params.vectors). CSV: no header, one value per line (top-k: a header line index,value, then index,value lines; a batch: query,rank,index,value); NaN and infinities as nan, inf, -inf. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1710,6 +1714,11 @@ export interface operations {
                         /** @description Dataset row indices, best first */
                         indices: number[];
                         values: (number | "NaN" | "Infinity" | "-Infinity")[];
+                    } | {
+                        jobId: string;
+                        /** @description One list per query of params.vectors: dataset row indices, best first */
+                        indices: number[][];
+                        values: (number | "NaN" | "Infinity" | "-Infinity")[][];
                     };
                     "application/x-npy": string;
                     /**

@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { OpContext } from '../ops/op.js';
 import { validateParams } from '../ops/params.js';
 import { opNamed } from '../ops/registry.js';
+import { BatchTop } from './batch-top.js';
 import { planChunks } from './chunks.js';
 import { hasChunksLeft, heldBytes, type Job, type JobRecord, type JobResult, releaseAll } from './job.js';
 import type { RowPool } from './pool.js';
@@ -133,16 +134,33 @@ export class JobEngine {
     }
     const rowsTotal = end - start;
     const vector = params.vector as number[] | undefined;
+    const vectors = params.vectors as number[][] | undefined;
+    if (vectors !== undefined && request.top === undefined) {
+      throw new InvalidJob(
+        'params.vectors needs top: a batch of queries answers with the k best rows of each query, found in one pass over the rows (for example "top": {"k": 10})',
+      );
+    }
+    const queryNumbers = vectors === undefined ? vector?.length : vectors.length * dataset.rowLength;
+    const rowCost = op.rowCost?.(params, dataset);
+    const bounds = planChunks(
+      start,
+      end,
+      this.#opts.pool.threads,
+      rowCost ?? dataset.rowLength * (vectors?.length ?? 1),
+    );
+    const batch = vectors === undefined ? undefined : new BatchTop(bounds, vectors.length, request.top!.k);
+    const resultBytes = batch === undefined ? rowsTotal * 8 : batch.cells * 8;
     const vectorReservation =
-      vector === undefined ? undefined : this.#opts.budget.reserve(vector.length * 8, "the job's vector");
+      queryNumbers === undefined
+        ? undefined
+        : this.#opts.budget.reserve(queryNumbers * 8, "the job's vector");
     let reservation: Reservation;
     try {
-      reservation = this.#opts.budget.reserve(rowsTotal * 8, "the job's result");
+      reservation = this.#opts.budget.reserve(resultBytes, "the job's result");
     } catch (err) {
       vectorReservation?.release();
       throw err;
     }
-    const rowCost = op.rowCost?.(params, dataset);
     const itemsize = DTYPE_INFO[dataset.dtype].itemsize;
     const readBytes = bytesRead(start, end, dataset.rowLength, itemsize, rowCost);
     const job: Job = {
@@ -168,11 +186,13 @@ export class JobEngine {
       limit: undefined,
       error: undefined,
       dataset,
-      result: { buffer: new SharedArrayBuffer(rowsTotal * 8), reservation },
+      result: { buffer: new SharedArrayBuffer(resultBytes), reservation },
+      batch,
+      batchResult: undefined,
       vectorReservation,
       topReservation: undefined,
       topResult: undefined,
-      bounds: planChunks(start, end, this.#opts.pool.threads, rowCost ?? dataset.rowLength),
+      bounds,
       nextChunk: 0,
       inFlight: 0,
       waiters: [],
@@ -272,7 +292,7 @@ export class JobEngine {
 
   result(record: JobRecord): JobResult {
     const job = this.#job(record.id);
-    return { dtype: job.op.result, buffer: job.result?.buffer, top: job.topResult };
+    return { dtype: job.op.result, buffer: job.result?.buffer, top: job.topResult, batch: job.batchResult };
   }
 
   get resultBytes(): number {
@@ -344,9 +364,10 @@ export class JobEngine {
       job.vectorTag === 0 || job.op.vector !== 'row' ? null : this.#vectorSlotsOf(dataset, job.vectorTag);
     const task = chunkTask(job.op.name, job.taskParams, dataset, r0, r1, {
       result: job.result!.buffer,
-      resultIndex: r0 - job.rows.start,
+      resultIndex: job.batch === undefined ? r0 - job.rows.start : job.batch.slotOf(r0),
       control: job.control.buffer as SharedArrayBuffer,
       vectorSlots,
+      top: job.batch === undefined ? null : job.top,
     });
     const { metrics } = this.#opts;
     if (!job.small) this.#inFlight++;
@@ -391,7 +412,9 @@ export class JobEngine {
       const values = job.op.result === 'int64' ? readInt64(buffer, rows) : new Float64Array(buffer);
       try {
         // k may be any size the client likes; more than the rows returns them all.
-        job.topResult = topK(values, job.rows.start, Math.min(top.k, rows), top.largest);
+        if (job.batch === undefined)
+          job.topResult = topK(values, job.rows.start, Math.min(top.k, rows), top.largest);
+        else job.batchResult = job.batch.merge(buffer, top.largest);
       } catch (err) {
         job.error = (err as Error).message;
         this.#end(job, 'failed');
@@ -400,12 +423,12 @@ export class JobEngine {
       reservation.release();
       job.result = undefined;
       try {
-        job.topReservation = this.#opts.budget.reserve(
-          job.topResult.indices.length * 16,
-          "the job's top-k result",
-        );
+        const kept =
+          job.batchResult?.reduce((sum, q) => sum + q.indices.length, 0) ?? job.topResult!.indices.length;
+        job.topReservation = this.#opts.budget.reserve(kept * 16, "the job's top-k result");
       } catch (err) {
         job.topResult = undefined;
+        job.batchResult = undefined;
         job.error = (err as Error).message;
         this.#end(job, 'failed');
         return;

@@ -1,6 +1,7 @@
 import type { Dataset } from '../datasets/store.js';
 import type { Reservation } from '../memory.js';
 import type { OpDefinition } from '../ops/op.js';
+import type { BatchTop } from './batch-top.js';
 import type { JobStatus } from './status.js';
 import type { TopK } from './topk.js';
 
@@ -29,6 +30,8 @@ export interface JobResult {
   /** One value per row of the job, little-endian; undefined for a top-k job. */
   readonly buffer: SharedArrayBuffer | undefined;
   readonly top: TopK | undefined;
+  /** A batch job's ranked rows, one list per query; undefined for any other job. */
+  readonly batch: TopK[] | undefined;
 }
 
 /** The engine's working state of a job. */
@@ -65,6 +68,10 @@ export interface Job extends JobRecord {
   /** A top-k job's ranked rows (16 bytes each), which replace its full result when it succeeds. */
   topReservation: Reservation | undefined;
   topResult: TopK | undefined;
+  /** For a batch of queries (params.vectors): where its chunks put their candidates. */
+  readonly batch: BatchTop | undefined;
+  /** A batch job's ranked rows per query, which replace its candidates when it succeeds. */
+  batchResult: TopK[] | undefined;
   /** Row boundaries of the job's chunks (chunks.ts). */
   readonly bounds: readonly number[];
   nextChunk: number;
@@ -94,4 +101,5 @@ export function releaseAll(job: Job): void {
   job.topReservation?.release();
   job.topReservation = undefined;
   job.topResult = undefined;
+  job.batchResult = undefined;
 }

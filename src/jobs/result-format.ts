@@ -1,6 +1,7 @@
 import { formatNpyHeader } from '../datasets/npy.js';
 import { readInt64 } from '../int64.js';
 import type { JobResult } from './job.js';
+import type { TopK } from './topk.js';
 
 /**
  * A job's result as JSON, CSV or .npy, produced a piece at a time so a result of any size is sent
@@ -48,7 +49,17 @@ function* joined(
   }
 }
 
+/** The lists of a batch, one per query, `format` giving each list's text. */
+function lists(batch: TopK[], format: (top: TopK) => string): string {
+  return `[${batch.map(format).join(',')}]`;
+}
+
 export function* resultJson(jobId: string, result: JobResult, rows: number): Generator<string> {
+  if (result.batch !== undefined) {
+    const { batch } = result;
+    yield `{"jobId":${JSON.stringify(jobId)},"indices":${lists(batch, (q) => `[${q.indices.join(',')}]`)},"values":${lists(batch, (q) => `[${q.values.map(jsonNumber).join(',')}]`)}}`;
+    return;
+  }
   if (result.top !== undefined) {
     const { indices, values } = result.top;
     yield `{"jobId":${JSON.stringify(jobId)},"indices":[${indices.join(',')}],"values":[${values.map(jsonNumber).join(',')}]}`;
@@ -60,6 +71,14 @@ export function* resultJson(jobId: string, result: JobResult, rows: number): Gen
 }
 
 export function* resultCsv(result: JobResult, rows: number): Generator<string> {
+  if (result.batch !== undefined) {
+    yield 'query,rank,index,value\n';
+    for (let j = 0; j < result.batch.length; j++) {
+      const { indices, values } = result.batch[j];
+      yield indices.map((index, i) => `${j},${i},${index},${formatCsvNumber(values[i])}\n`).join('');
+    }
+    return;
+  }
   if (result.top !== undefined) {
     const { indices, values } = result.top;
     const lines = indices.map((index, i) => `${index},${formatCsvNumber(values[i])}\n`);
@@ -69,17 +88,32 @@ export function* resultCsv(result: JobResult, rows: number): Generator<string> {
   yield* joined(result, rows, formatCsvNumber, '\n', true);
 }
 
-/** `<f8`/`<i8` for a plain result; a structured array of (index <i8, value <f8) for top-k. */
+const TOP_DESCR = "[('index', '<i8'), ('value', '<f8')]";
+
+/** The (index <i8, value <f8) records of a top-k list. */
+function topRecords({ indices, values }: TopK): Buffer {
+  const body = Buffer.alloc(indices.length * 16);
+  for (let i = 0; i < indices.length; i++) {
+    body.writeBigInt64LE(BigInt(indices[i]), i * 16);
+    body.writeDoubleLE(values[i], i * 16 + 8);
+  }
+  return body;
+}
+
+/**
+ * `<f8`/`<i8` for a plain result; a structured array of (index <i8, value <f8) for top-k, shaped
+ * (queries, k) for a batch (every query keeps the same number of rows: k, or all of them).
+ */
 export function* resultNpy(result: JobResult, rows: number): Generator<Buffer> {
+  if (result.batch !== undefined) {
+    const { batch } = result;
+    yield formatNpyHeader(TOP_DESCR, [batch.length, batch[0]?.indices.length ?? 0]);
+    for (const query of batch) yield topRecords(query);
+    return;
+  }
   if (result.top !== undefined) {
-    const { indices, values } = result.top;
-    yield formatNpyHeader("[('index', '<i8'), ('value', '<f8')]", [indices.length]);
-    const body = Buffer.alloc(indices.length * 16);
-    for (let i = 0; i < indices.length; i++) {
-      body.writeBigInt64LE(BigInt(indices[i]), i * 16);
-      body.writeDoubleLE(values[i], i * 16 + 8);
-    }
-    yield body;
+    yield formatNpyHeader(TOP_DESCR, [result.top.indices.length]);
+    yield topRecords(result.top);
     return;
   }
   yield formatNpyHeader(result.dtype === 'int64' ? '<i8' : '<f8', [rows]);

@@ -19,6 +19,11 @@ export interface ChunkTask {
   readonly resultIndex: number;
   /** Int32 cells shared by the job's chunks: [CANCEL] set to stop, [ROWS_DONE] progress. */
   readonly control: SharedArrayBuffer;
+  /**
+   * For a batch of queries: the chunk keeps its k best rows per query and writes them, as (row,
+   * value) float64 pairs, from float64 `resultIndex` of `result` on (query-heaps.ts).
+   */
+  readonly top: { readonly k: number; readonly largest: boolean } | null;
 }
 
 export const CANCEL = 0;
@@ -43,6 +48,7 @@ export interface ChunkOutput {
   readonly resultIndex: number;
   readonly control: SharedArrayBuffer;
   readonly vectorSlots?: ChunkTask['vectorSlots'];
+  readonly top?: ChunkTask['top'];
 }
 
 /**
@@ -68,5 +74,6 @@ export function chunkTask(
     result: output.result,
     resultIndex: output.resultIndex,
     control: output.control,
+    top: output.top ?? null,
   };
 }

@@ -2,8 +2,11 @@ import { workerData } from 'node:worker_threads';
 import { opNamed } from '../ops/registry.js';
 import { collectOnSignal } from '../reclaim.js';
 import { dropAllKernelInstances } from '../user-kernels/instances.js';
+import { type BatchParams, isBatch } from './batch-params.js';
+import { batchRunner } from './batch-runner.js';
 import { blockRunner, type SimdPlace, simdKernelOf, type TaskDataset } from './block-runner.js';
 import { type SimdKernels, simdKernelsFor } from './kernels/simd.js';
+import { QueryHeaps } from './query-heaps.js';
 import { CANCEL, type ChunkOutcome, type ChunkTask, ROWS_DONE, type WorkerData } from './task.js';
 import { claimSlot, releaseSlot } from './vector-slots.js';
 
@@ -38,10 +41,27 @@ export default function runChunk(task: ChunkTask): ChunkOutcome {
   const control = new Int32Array(task.control);
   const op = opNamed(task.op);
   const { dataset, params } = task;
+  const scorer = op.scope === 'rows' && isBatch(params) && task.top !== null ? op.batch : undefined;
+  const batch = scorer !== undefined;
+  // A batch row costs one row's work per query: it checks for cancellation as often in time.
   const blockRows =
-    op.scope === 'dataset' ? 1 : Math.max(1, Math.floor(BLOCK_ELEMENTS / Math.max(1, dataset.rowLength)));
+    op.scope === 'dataset'
+      ? 1
+      : Math.max(
+          1,
+          Math.floor(
+            BLOCK_ELEMENTS / Math.max(1, dataset.rowLength) / (batch ? (params as BatchParams).queries : 1),
+          ),
+        );
   const memory = dataset.memory;
-  const useSimd = memory !== null && simdKernelOf(op, params, dataset) !== undefined;
+  const useSimd = !batch && memory !== null && simdKernelOf(op, params, dataset) !== undefined;
+  const heaps = batch
+    ? new QueryHeaps(
+        (params as BatchParams).queries,
+        Math.min(task.top!.k, task.r1 - task.r0),
+        task.top!.largest,
+      )
+    : undefined;
   let vectorAt = -1;
   let done = 0;
   let cancelled = false;
@@ -54,7 +74,10 @@ export default function runChunk(task: ChunkTask): ChunkOutcome {
       }
       simd = { kernels: kernelsFor(dataset, memory), vectorAt };
     }
-    const run = blockRunner(op, params, dataset, task.result, simd);
+    const run =
+      heaps === undefined
+        ? blockRunner(op, params, dataset, task.result, simd)
+        : batchRunner(scorer!, params as BatchParams, dataset, heaps);
     for (let r = task.r0; r < task.r1; r += blockRows) {
       if (Atomics.load(control, CANCEL) !== 0) {
         cancelled = true;
@@ -65,6 +88,7 @@ export default function runChunk(task: ChunkTask): ChunkOutcome {
       Atomics.add(control, ROWS_DONE, end - r);
       done += end - r;
     }
+    if (heaps !== undefined && !cancelled) heaps.write(new Float64Array(task.result), task.resultIndex);
   } finally {
     if (vectorAt >= 0) releaseSlot(memory!, vectorAt);
   }

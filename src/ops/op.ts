@@ -5,6 +5,7 @@
  */
 import type { TObject } from 'typebox';
 import type { DType } from '../datasets/dtypes.js';
+import type { BatchScorer } from '../jobs/kernels/batch-simd.js';
 import type { Codec, RawView } from '../jobs/kernels/convert.js';
 import type { SimdBlockKernel } from '../jobs/kernels/rows-simd.js';
 import type { KernelLookup } from '../user-kernels/lookup.js';
@@ -81,8 +82,9 @@ interface OpCommon<P, T> {
   /** The params object's schema: every key documented, defaults given, unknown keys refused. */
   readonly params: TObject;
   /**
-   * 'row': params.vector is required and has one number per row element; 'any': optional, any
-   * length; 'none': the op takes no vector.
+   * 'row': params.vector (one number per row element) or params.vectors (a batch of such queries,
+   * scored by `batch`) is required; 'any': params.vector is optional, any length; 'none': the op
+   * takes no vector.
    */
   readonly vector: 'row' | 'any' | 'none';
   /** Which end of the ranking `top` keeps unless the request says (`largest`). */
@@ -111,6 +113,8 @@ export interface RowOp<P = unknown, T = unknown> extends OpCommon<P, T> {
   js(...args: Parameters<RowKernel<T, Float64Array>>): void;
   /** The SIMD kernel for these params on rows of length n, if it has one that pays there. */
   simd?(params: T, n: number): SimdBlockKernel<T> | undefined;
+  /** Scores a block of rows against a batch of queries, for ops that take `params.vectors`. */
+  readonly batch?: BatchScorer;
 }
 
 export interface IndexRowOp<P = unknown, T = unknown> extends OpCommon<P, T> {
@@ -119,6 +123,7 @@ export interface IndexRowOp<P = unknown, T = unknown> extends OpCommon<P, T> {
   readsRows?: undefined;
   js(...args: Parameters<RowKernel<T, Int32Array>>): void;
   simd?: undefined;
+  readonly batch?: undefined;
 }
 
 export interface DatasetOp<P = unknown, T = unknown> extends OpCommon<P, T> {

@@ -25,7 +25,7 @@ function paramNames(op: OpDefinition): string[] {
   return Object.keys(op.params.properties);
 }
 
-function describe(op: OpDefinition, error: ErrorObject, rowLength: number): string {
+function describe(op: OpDefinition, error: ErrorObject): string {
   const params = error.params as Record<string, unknown>;
   if (error.keyword === 'additionalProperties') {
     const names = paramNames(op);
@@ -33,9 +33,6 @@ function describe(op: OpDefinition, error: ErrorObject, rowLength: number): stri
   }
   if (error.keyword === 'required') {
     const key = String(params.missingProperty);
-    if (key === 'vector' && op.vector === 'row') {
-      return `op ${op.name} needs params.vector, a list of ${rowLength} numbers (the row length)`;
-    }
     const schema = op.params.properties[key] as TSchema & { description?: string };
     return `op ${op.name} needs params.${key}${schema?.description ? `: ${schema.description}` : ''}`;
   }
@@ -55,13 +52,10 @@ export function validateParams(
 ): unknown {
   const params = structuredClone(given ?? {}) as Record<string, unknown>;
   const validate = validatorOf(op);
-  if (!validate(params)) throw new InvalidJob(describe(op, validate.errors![0], dataset.rowLength));
+  if (!validate(params)) throw new InvalidJob(describe(op, validate.errors![0]));
   const vector = params.vector as number[] | undefined;
-  if (op.vector === 'row' && vector !== undefined && vector.length !== dataset.rowLength) {
-    throw new InvalidJob(
-      `params.vector has ${vector.length} numbers but the dataset's rows have ${dataset.rowLength}`,
-    );
-  }
+  const vectors = params.vectors as number[][] | undefined;
+  if (op.vector === 'row') checkQueries(op, vector, vectors, dataset.rowLength);
   if (vector?.some((v) => !Number.isFinite(v))) {
     throw new InvalidJob('params.vector must hold finite numbers (JSON has no NaN or infinity)');
   }
@@ -73,6 +67,47 @@ export function validateParams(
   const problem = op.check?.(params, dataset, context);
   if (problem !== undefined) throw new InvalidJob(problem);
   return params;
+}
+
+/** The most numbers a batch of queries may hold in all: 16 MiB as float64, copied once per worker. */
+export const MAX_BATCH_NUMBERS = 2 ** 21;
+
+/** Exactly one of params.vector and params.vectors, each vector one number per row element. */
+function checkQueries(
+  op: OpDefinition,
+  vector: number[] | undefined,
+  vectors: number[][] | undefined,
+  rowLength: number,
+): void {
+  if (vector === undefined && vectors === undefined) {
+    throw new InvalidJob(
+      `op ${op.name} needs params.vector, a list of ${rowLength} numbers (the row length), or params.vectors, a list of such lists`,
+    );
+  }
+  if (vector !== undefined && vectors !== undefined) {
+    throw new InvalidJob('give params.vector (one query) or params.vectors (a batch of queries), not both');
+  }
+  if (vector !== undefined && vector.length !== rowLength) {
+    throw new InvalidJob(
+      `params.vector has ${vector.length} numbers but the dataset's rows have ${rowLength}`,
+    );
+  }
+  if (vectors === undefined) return;
+  if (vectors.length * rowLength > MAX_BATCH_NUMBERS) {
+    throw new InvalidJob(
+      `params.vectors holds ${vectors.length} vectors of ${rowLength} numbers; a batch may hold at most ${MAX_BATCH_NUMBERS} numbers in all, so send it as several jobs`,
+    );
+  }
+  for (let j = 0; j < vectors.length; j++) {
+    if (vectors[j].length !== rowLength) {
+      throw new InvalidJob(
+        `params.vectors[${j}] has ${vectors[j].length} numbers but the dataset's rows have ${rowLength}`,
+      );
+    }
+    if (vectors[j].some((v) => !Number.isFinite(v))) {
+      throw new InvalidJob(`params.vectors[${j}] must hold finite numbers (JSON has no NaN or infinity)`);
+    }
+  }
 }
 
 /** Drops the defaults from a copy of a schema, so documenting a key never fills it in. */

@@ -4,6 +4,8 @@
  */
 import { type Static, Type } from 'typebox';
 import { DTYPE_INFO } from '../datasets/dtypes.js';
+import { prepareBatch } from '../jobs/batch-params.js';
+import { batchCosine, batchDot, batchEuclidean } from '../jobs/kernels/batch-simd.js';
 import { CODECS } from '../jobs/kernels/convert.js';
 import { ROW_KERNELS } from '../jobs/kernels/rows.js';
 import {
@@ -47,7 +49,19 @@ const QuantileParams = Type.Object(
 export const VectorSchema = Type.Array(Type.Number(), {
   description: 'The query vector, one number per row element',
 });
-const VectorParams = Type.Object({ vector: VectorSchema }, { additionalProperties: false });
+const VectorParams = Type.Object(
+  {
+    vector: Type.Optional(VectorSchema),
+    vectors: Type.Optional(
+      Type.Array(VectorSchema, {
+        minItems: 1,
+        description:
+          'A batch of query vectors, each one number per row element, instead of vector; needs top (k rows per query)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 /** The most elements a typed array may have. */
 const MAX_VIEW_LENGTH = 2 ** 32 - 1;
@@ -66,7 +80,9 @@ function sharedFloat64(values: readonly number[]): Float64Array {
   return out;
 }
 
-const prepareVector = (params: Static<typeof VectorParams>) => ({ vector: sharedFloat64(params.vector) });
+// Validation has made sure exactly one of vector and vectors is there.
+const prepareVector = (params: Static<typeof VectorParams>) =>
+  params.vectors === undefined ? { vector: sharedFloat64(params.vector!) } : prepareBatch(params.vectors);
 // Any ddof at or past the row length gives the same answer (inf or NaN), so huge ones are capped.
 const prepareDdof = (params: Static<typeof DdofParams>) => ({ ddof: Math.min(params.ddof ?? 0, 2 ** 32) });
 // Validation has filled in the default; the kernels' type says so.
@@ -215,6 +231,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     prepare: prepareVector,
     js: ROW_KERNELS.dot,
     simd: shortRowsInJs(simdDot),
+    batch: batchDot,
   },
   {
     ...reduction,
@@ -227,6 +244,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     prepare: prepareVector,
     js: ROW_KERNELS.cosine,
     simd: shortRowsInJs(simdCosine),
+    batch: batchCosine,
   },
   {
     ...reduction,
@@ -240,6 +258,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     prepare: prepareVector,
     js: ROW_KERNELS.euclidean,
     simd: shortRowsInJs(simdEuclidean),
+    batch: batchEuclidean,
   },
   {
     ...reduction,

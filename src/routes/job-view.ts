@@ -7,6 +7,7 @@ export interface JobView {
   op: string;
   params: Record<string, unknown>;
   vectorLength?: number;
+  queries?: number;
   rows: { start: number; end: number };
   top?: { k: number; largest: boolean };
   status: string;
@@ -18,17 +19,24 @@ export interface JobView {
 }
 
 /**
- * `brief` is for list views: the query vector, which may hold a million numbers, is left out and
- * only its length given, so a page of jobs stays small whatever the jobs were asked.
+ * `brief` is for list views: the query vector or vectors, which may hold a million numbers, are left
+ * out and only their length and count given, so a page of jobs stays small whatever the jobs were asked.
  */
 export function jobView(job: JobRecord, brief = false): JobView {
-  const { vector, ...rest } = job.params as { vector?: unknown[] };
+  const { vector, vectors, ...rest } = job.params as { vector?: unknown[]; vectors?: unknown[] };
   return {
     id: job.id,
     datasetId: job.datasetId,
     op: job.op.name,
-    params: brief || vector === undefined ? rest : { ...rest, vector },
+    params: brief
+      ? rest
+      : {
+          ...rest,
+          ...(vector === undefined ? {} : { vector }),
+          ...(vectors === undefined ? {} : { vectors }),
+        },
     ...(vector === undefined ? {} : { vectorLength: vector.length }),
+    ...(vectors === undefined ? {} : { queries: vectors.length }),
     rows: { start: job.rows.start, end: job.rows.end },
     ...(job.top === undefined ? {} : { top: { k: job.top.k, largest: job.top.largest } }),
     status: job.status,

@@ -148,7 +148,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, { eng
         response: {
           200: {
             description:
-              'JSON: NaN and infinities as the strings "NaN", "Infinity", "-Infinity". .npy: <f8 or <i8, or for top-k a structured array of (index <i8, value <f8). CSV: no header, one value per line (top-k: a header line index,value, then index,value lines); NaN and infinities as nan, inf, -inf.',
+              'JSON: NaN and infinities as the strings "NaN", "Infinity", "-Infinity". .npy: <f8 or <i8, or for top-k a structured array of (index <i8, value <f8), shaped (queries, k) for a batch (params.vectors). CSV: no header, one value per line (top-k: a header line index,value, then index,value lines; a batch: query,rank,index,value); NaN and infinities as nan, inf, -inf.',
             content: {
               'application/json': { schema: ResultJson },
               [NPY_TYPE]: { schema: { type: 'string', format: 'binary' } },

@@ -71,9 +71,10 @@ export function jobSchema(ops: readonly OpDefinition[]) {
       op: opNameSchema(ops),
       params: Type.Record(Type.String(), Type.Unknown(), {
         description:
-          'The params as validated, defaults filled in. List views leave out params.vector and give vectorLength instead',
+          'The params as validated, defaults filled in. List views leave out params.vector and params.vectors and give vectorLength or queries instead',
       }),
       vectorLength: Type.Optional(Type.Integer({ description: 'How many numbers params.vector holds' })),
+      queries: Type.Optional(Type.Integer({ description: 'How many query vectors params.vectors holds' })),
       rows: Type.Object({ start: Type.Integer(), end: Type.Integer() }),
       top: Type.Optional(Type.Object({ k: Type.Integer(), largest: Type.Boolean() })),
       status: Type.String({ enum: [...JOB_STATUSES] }),
@@ -158,6 +159,16 @@ export const ResultJson: TSchema = Type.Union(
       indices: Type.Array(Type.Integer(), { description: 'Dataset row indices, best first' }),
       values: Type.Array(NumberOrNonFinite),
     }),
+    Type.Object({
+      jobId: Type.String(),
+      indices: Type.Array(Type.Array(Type.Integer()), {
+        description: 'One list per query of params.vectors: dataset row indices, best first',
+      }),
+      values: Type.Array(Type.Array(NumberOrNonFinite)),
+    }),
   ],
-  { description: 'A plain result (one value per row), or the best rows of a top-k job' },
+  {
+    description:
+      'A plain result (one value per row), the best rows of a top-k job, or of each query of a batch (params.vectors)',
+  },
 );

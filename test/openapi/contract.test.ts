@@ -256,6 +256,25 @@ describe('jobs', () => {
     const topResult = await api.inject({ method: 'GET', url: `/v1/jobs/${top.json().id}/result` });
     expect(topResult.json()).toEqual({ jobId: top.json().id, indices: [3, 2], values: [3, 2] });
 
+    const batch = await submit(ids.npy, {
+      op: 'dot',
+      params: {
+        vectors: [
+          [1, 0, 0],
+          [-1, 0, 0],
+        ],
+      },
+      top: { k: 2 },
+    });
+    expect(batch.json()).toMatchObject({ status: 'succeeded', queries: 2 });
+    const batchResult = await api.inject({ method: 'GET', url: `/v1/jobs/${batch.json().id}/result` });
+    expect(batchResult.json()).toMatchObject({
+      indices: [
+        [3, 2],
+        [0, 1],
+      ],
+    });
+
     const argmax = await submit(ids.npy, { op: 'argmax', rows: { start: 1, end: 3 } });
     const argmaxResult = await api.inject({ method: 'GET', url: `/v1/jobs/${argmax.json().id}/result` });
     expect(argmaxResult.json()).toMatchObject({ dtype: 'int64', shape: [2], data: [2, 2] });
@@ -317,7 +336,7 @@ describe('jobs', () => {
 
   test('listing and filtering jobs', async () => {
     const all = (await api.inject({ method: 'GET', url: '/v1/jobs' })).json().jobs;
-    expect(all.map((j: { op: string }) => j.op)).toEqual(['sum', 'median', 'argmax', 'dot', 'mean']);
+    expect(all.map((j: { op: string }) => j.op)).toEqual(['sum', 'median', 'argmax', 'dot', 'dot', 'mean']);
     expect(all.at(-1).id).toBe(ids.mean);
     const failed = (await api.inject({ method: 'GET', url: '/v1/jobs?status=failed' })).json().jobs;
     expect(failed.map((j: { op: string }) => j.op)).toEqual(['sum']);
