@@ -24,7 +24,7 @@ import docsRoutes from './routes/docs.js';
 import healthRoutes from './routes/health.js';
 import jobRoutes from './routes/jobs.js';
 import metricsRoutes from './routes/metrics.js';
-import { ErrorResponse } from './schemas/common.js';
+import { ErrorResponseSchema } from './schemas/common.js';
 import { DatasetSchema } from './schemas/datasets.js';
 import { jobSchema } from './schemas/jobs.js';
 import { describeValidationError, validators } from './validation.js';
@@ -160,7 +160,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.setErrorHandler(errorHandler(config.textBodyLimit));
 
   app.removeContentTypeParser('text/plain');
-  app.addSchema(ErrorResponse);
+  app.addSchema(ErrorResponseSchema);
   app.addSchema(DatasetSchema);
   app.addSchema(jobSchema(allOps()));
   await app.register(accepts);
