@@ -22,8 +22,8 @@ import { stridedMeans, stridedRowCost } from '../jobs/kernels/strided.js';
 import { exprOp } from './expr-op.js';
 import type { OpDefinition } from './op.js';
 
-const NoParams = Type.Object({}, { additionalProperties: false });
-const DdofParams = Type.Object(
+const NoParamsSchema = Type.Object({}, { additionalProperties: false });
+const DdofParamsSchema = Type.Object(
   {
     ddof: Type.Optional(
       Type.Integer({
@@ -35,18 +35,18 @@ const DdofParams = Type.Object(
   },
   { additionalProperties: false },
 );
-const OrdParams = Type.Object(
+const OrdParamsSchema = Type.Object(
   { ord: Type.Optional(Type.Enum([1, 2, 'inf'], { default: 2, description: 'The norm: 1, 2 or "inf"' })) },
   { additionalProperties: false },
 );
-const QuantileParams = Type.Object(
+const QuantileParamsSchema = Type.Object(
   { q: Type.Number({ minimum: 0, maximum: 1, description: 'The quantile, a number in [0, 1]' }) },
   { additionalProperties: false },
 );
 export const VectorSchema = Type.Array(Type.Number(), {
   description: 'The query vector, one number per row element',
 });
-const VectorParams = Type.Object({ vector: VectorSchema }, { additionalProperties: false });
+const VectorParamsSchema = Type.Object({ vector: VectorSchema }, { additionalProperties: false });
 
 /** The most elements a typed array may have. */
 const MAX_VIEW_LENGTH = 2 ** 32 - 1;
@@ -65,11 +65,15 @@ function sharedFloat64(values: readonly number[]): Float64Array {
   return out;
 }
 
-const prepareVector = (params: Static<typeof VectorParams>) => ({ vector: sharedFloat64(params.vector) });
+const prepareVector = (params: Static<typeof VectorParamsSchema>) => ({
+  vector: sharedFloat64(params.vector),
+});
 // Any ddof at or past the row length gives the same answer (inf or NaN), so huge ones are capped.
-const prepareDdof = (params: Static<typeof DdofParams>) => ({ ddof: Math.min(params.ddof ?? 0, 2 ** 32) });
+const prepareDdof = (params: Static<typeof DdofParamsSchema>) => ({
+  ddof: Math.min(params.ddof ?? 0, 2 ** 32),
+});
 // Validation has filled in the default; the kernels' type says so.
-const prepareOrd = (params: Static<typeof OrdParams>) => ({ ord: params.ord ?? 2 });
+const prepareOrd = (params: Static<typeof OrdParamsSchema>) => ({ ord: params.ord ?? 2 });
 
 const reduction = {
   scope: 'rows',
@@ -85,7 +89,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'sum',
     summary: 'Sum of the row',
     numpy: 'x.sum(1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'float64',
     js: ROW_KERNELS.sum,
     simd: shortRowsInJs(simdSum),
@@ -95,7 +99,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'mean',
     summary: 'Mean of the row',
     numpy: 'x.mean(1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'float64',
     js: ROW_KERNELS.mean,
     simd: shortRowsInJs(simdMean),
@@ -105,7 +109,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'min',
     summary: 'Smallest value (NaN if the row has one)',
     numpy: 'x.min(1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'float64',
     needsNonEmptyRows: always,
     js: ROW_KERNELS.min,
@@ -115,7 +119,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'max',
     summary: 'Largest value (NaN if the row has one)',
     numpy: 'x.max(1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'float64',
     needsNonEmptyRows: always,
     js: ROW_KERNELS.max,
@@ -125,7 +129,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'argmin',
     summary: 'Index of the smallest value, int64 (the first NaN wins)',
     numpy: 'x.argmin(1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'int64',
     needsNonEmptyRows: always,
     js: ROW_KERNELS.argmin,
@@ -135,7 +139,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'argmax',
     summary: 'Index of the largest value, int64 (the first NaN wins)',
     numpy: 'x.argmax(1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'int64',
     needsNonEmptyRows: always,
     js: ROW_KERNELS.argmax,
@@ -145,7 +149,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'var',
     summary: 'Variance',
     numpy: 'x.var(1, ddof=ddof)',
-    params: DdofParams,
+    params: DdofParamsSchema,
     result: 'float64',
     prepare: prepareDdof,
     js: ROW_KERNELS.var,
@@ -156,7 +160,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'std',
     summary: 'Standard deviation',
     numpy: 'x.std(1, ddof=ddof)',
-    params: DdofParams,
+    params: DdofParamsSchema,
     result: 'float64',
     prepare: prepareDdof,
     js: ROW_KERNELS.std,
@@ -167,9 +171,9 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'norm',
     summary: 'Vector norm',
     numpy: 'np.linalg.norm(x, ord, axis=1)',
-    params: OrdParams,
+    params: OrdParamsSchema,
     result: 'float64',
-    needsNonEmptyRows: (params: Static<typeof OrdParams>) => params.ord === 'inf',
+    needsNonEmptyRows: (params: Static<typeof OrdParamsSchema>) => params.ord === 'inf',
     prepare: prepareOrd,
     js: ROW_KERNELS.norm,
     simd: (params: ReturnType<typeof prepareOrd>, n: number) =>
@@ -180,7 +184,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'count_nonzero',
     summary: 'Number of values that are not 0 (NaN counts), int64',
     numpy: 'np.count_nonzero(x, axis=1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'int64',
     js: ROW_KERNELS.count_nonzero,
   },
@@ -189,7 +193,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'median',
     summary: 'Median',
     numpy: 'np.median(x, axis=1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'float64',
     js: ROW_KERNELS.median,
   },
@@ -198,7 +202,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'quantile',
     summary: 'Quantile q, linear interpolation',
     numpy: 'np.quantile(x, q, axis=1)',
-    params: QuantileParams,
+    params: QuantileParamsSchema,
     result: 'float64',
     needsNonEmptyRows: always,
     js: ROW_KERNELS.quantile,
@@ -208,7 +212,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'dot',
     summary: 'Dot product with the query vector',
     numpy: 'x @ v',
-    params: VectorParams,
+    params: VectorParamsSchema,
     vector: 'row',
     result: 'float64',
     prepare: prepareVector,
@@ -220,7 +224,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'cosine',
     summary: 'Cosine similarity with the query vector',
     numpy: '(x @ v) / (np.linalg.norm(x, axis=1) * np.linalg.norm(v))',
-    params: VectorParams,
+    params: VectorParamsSchema,
     vector: 'row',
     result: 'float64',
     prepare: prepareVector,
@@ -232,7 +236,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'euclidean',
     summary: 'Euclidean distance to the query vector (top keeps the nearest unless largest is true)',
     numpy: 'np.linalg.norm(x - v, axis=1)',
-    params: VectorParams,
+    params: VectorParamsSchema,
     vector: 'row',
     largestFirst: false,
     result: 'float64',
@@ -246,7 +250,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     scope: 'dataset',
     summary: 'Mean of every (i+1)-th element of the whole dataset, for dataset row i',
     numpy: 'data.ravel()[::i+1].mean()',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'float64',
     check(_params, dataset) {
       const total = dataset.rows * dataset.rowLength;
