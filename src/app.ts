@@ -25,7 +25,7 @@ import healthRoutes from './routes/health.js';
 import jobRoutes from './routes/jobs.js';
 import kernelRoutes from './routes/kernels.js';
 import metricsRoutes from './routes/metrics.js';
-import { ErrorResponse } from './schemas/common.js';
+import { ErrorResponseSchema } from './schemas/common.js';
 import { DatasetSchema } from './schemas/datasets.js';
 import { jobSchema } from './schemas/jobs.js';
 import { KernelSchema } from './schemas/kernels.js';
@@ -184,7 +184,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   app.setErrorHandler(errorHandler(config.textBodyLimit));
 
   app.removeContentTypeParser('text/plain');
-  app.addSchema(ErrorResponse);
+  app.addSchema(ErrorResponseSchema);
   app.addSchema(DatasetSchema);
   app.addSchema(KernelSchema);
   app.addSchema(jobSchema(allOps()));

@@ -124,7 +124,7 @@ export function createMetrics(sources: MetricSources) {
   });
   new Gauge({
     name: 'rowpool_pool_utilization',
-    help: "Share of the pool's capacity in use (0..1), as Piscina reports it",
+    help: "Share of the pool's thread-time spent running tasks since start (0..1)",
     registers: [registry],
     collect() {
       this.set(sources.pool().utilization);

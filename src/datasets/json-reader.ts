@@ -7,6 +7,12 @@ import type { FilledArray } from './store.js';
 import { MAX_NAME_LENGTH, TEXT_LIMITS, Yielder } from './text-limits.js';
 import type { Scalar } from './values.js';
 
+/*
+ * The streaming reader of JSON uploads. This module is long because its state machine is one unit:
+ * every state reads and writes the same private fields. What is not the machine is elsewhere: the
+ * shape of nested lists in json-shape.ts, the token limits in text-limits.ts.
+ */
+
 const JSON_NON_FINITE: Record<string, number> = {
   NaN: Number.NaN,
   Infinity: Number.POSITIVE_INFINITY,

@@ -3,9 +3,9 @@
  * expression (elementwise functions stay fused) or the loop of a reduction.
  */
 import type { Node } from './ast.js';
+import type { CallContext } from './call-context.js';
 import { FUNCTIONS, own } from './catalog.js';
 import { ExprError } from './errors.js';
-import type { Generator } from './generator.js';
 import {
   emitAnyAll,
   emitArgExtreme,
@@ -80,7 +80,7 @@ const BINARY_MATH: Readonly<Record<string, (a: string, b: string) => string>> = 
 
 /** Matches positional and keyword arguments to the signature, as Python does. */
 function bind(
-  g: Generator,
+  g: CallContext,
   name: string,
   column: number,
   args: readonly Argument[],
@@ -123,7 +123,7 @@ function arrayArgument(name: string, a: Argument): ArrayValue {
   return a.value;
 }
 
-function fromContiguousOrScratch(g: Generator, a: ArrayValue): { array: string; base: string } {
+function fromContiguousOrScratch(g: CallContext, a: ArrayValue): { array: string; base: string } {
   if (a.contiguous !== undefined) return a.contiguous;
   return { array: emitMaterialize(g.em, a), base: '0' };
 }
@@ -144,13 +144,13 @@ function scratchArray(
   };
 }
 
-function mean(g: Generator, a: ArrayValue): Scalar {
+function mean(g: CallContext, a: ArrayValue): Scalar {
   const sum = emitPairwiseSum(g.em, a.length, numberElem(a));
   // NumPy's add.reduce starts from 0, so the sum of -0.0 values is +0.0.
   return g.temp('float', `(0 + ${sum}) / ${a.length}`);
 }
 
-function variance(g: Generator, a: ArrayValue, ddof: Argument | undefined): Scalar {
+function variance(g: CallContext, a: ArrayValue, ddof: Argument | undefined): Scalar {
   const m = mean(g, a).js;
   const elem = numberElem(a);
   const squares = emitPairwiseSum(g.em, a.length, (k) => `square(${elem(k)} - ${m})`);
@@ -159,7 +159,7 @@ function variance(g: Generator, a: ArrayValue, ddof: Argument | undefined): Scal
   return g.temp('float', `${squares} / Math.max(${a.length} - ${d}, 0)`);
 }
 
-function norm(g: Generator, a: ArrayValue, ord: Argument | undefined): Scalar {
+function norm(g: CallContext, a: ArrayValue, ord: Argument | undefined): Scalar {
   const order = ord === undefined ? 2 : ord.value.shape === 'scalar' ? ord.value.known : undefined;
   const elem = numberElem(a);
   if (order === 2)
@@ -170,7 +170,7 @@ function norm(g: Generator, a: ArrayValue, ord: Argument | undefined): Scalar {
   throw new ExprError('norm takes ord=1, ord=2 or ord=inf', ord!.column);
 }
 
-function dot(g: Generator, column: number, a: ArrayValue, b: ArrayValue): Scalar {
+function dot(g: CallContext, column: number, a: ArrayValue, b: ArrayValue): Scalar {
   // np.dot of 1-D arrays needs equal lengths; it does not broadcast.
   if (a.knownLength !== undefined && b.knownLength !== undefined) {
     if (a.knownLength !== b.knownLength) {
@@ -191,7 +191,7 @@ function dot(g: Generator, column: number, a: ArrayValue, b: ArrayValue): Scalar
 }
 
 function reduce(
-  g: Generator,
+  g: CallContext,
   name: string,
   column: number,
   a: ArrayValue,
@@ -244,7 +244,7 @@ function reduce(
 }
 
 export function callFunction(
-  g: Generator,
+  g: CallContext,
   name: string,
   column: number,
   args: readonly Argument[],

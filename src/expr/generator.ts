@@ -3,9 +3,13 @@
  * shapes, and emits the statements of one row. Scalars are computed into generated names as soon
  * as they are met, so a reduction inside an elementwise chain (`x - mean(x)`) is computed before the
  * loop that uses it; arrays stay element expressions until something reduces them.
+ *
+ * This module is long because each kind of node is checked, shaped and emitted in one place, and
+ * those three must agree; function calls are in functions.ts, the emitted loops in loops.ts.
  */
 import type { DType } from '../datasets/dtypes.js';
 import type { BinaryOp, CompareOp, Node } from './ast.js';
+import type { CallContext } from './call-context.js';
 import { describeMethods, describeNames, FUNCTIONS, METHODS, own } from './catalog.js';
 import { Emitter } from './emitter.js';
 import { ExprError } from './errors.js';
@@ -74,7 +78,7 @@ function joinKinds(a: Kind, b: Kind): Kind {
   return a === 'float' || b === 'float' ? 'float' : 'int';
 }
 
-export class Generator {
+export class Generator implements CallContext {
   readonly em = new Emitter();
   usesData = false;
   private readonly args = new Map<string, string>();

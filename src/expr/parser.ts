@@ -5,6 +5,9 @@
  * expressions (never statements) are ever parsed. Precedence follows Python's grammar:
  * `if-else` < `or` < `and` < `not` < comparisons < `|` < `&` < `+ -` < `* / // %` < unary < `**` <
  * calls, subscripts and methods.
+ *
+ * This module is long because each precedence level is a method of its own, read top to bottom in
+ * that order, and each refusal is written where it is detected.
  */
 import type { BinaryOp, CompareOp, Keyword, Node } from './ast.js';
 import { own } from './catalog.js';

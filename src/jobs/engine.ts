@@ -1,3 +1,9 @@
+/*
+ * This module is long because submit, dispatch, completion and cancellation all change the same job
+ * map, chunk queue and in-flight count, which stay private to one class. Scheduling (scheduler.ts),
+ * retention and eviction (retention.ts), the job record (job.ts) and the task layout (task.ts) are
+ * modules of their own.
+ */
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { DTYPE_INFO } from '../datasets/dtypes.js';

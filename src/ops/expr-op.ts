@@ -14,7 +14,7 @@ import {
 } from '../expr/index.js';
 import type { DatasetShape, RowOp, WholeDataset } from './op.js';
 
-const ExprParams = Type.Object(
+const ExprParamsSchema = Type.Object(
   {
     expr: Type.String({
       description: `The expression: Python syntax, NumPy semantics, at most ${EXPR_LIMITS.maxTextBytes} bytes (see the README's "Your own function")`,
@@ -31,7 +31,7 @@ const ExprParams = Type.Object(
   { additionalProperties: false },
 );
 
-type Params = Static<typeof ExprParams>;
+type Params = Static<typeof ExprParamsSchema>;
 
 /** What every task of an expression job reads. */
 interface ExprTask {
@@ -77,7 +77,7 @@ export const exprOp: RowOp<Params, ExprTask> = {
   numpy: 'eval(expr) with x = data[i].ravel().astype(np.float64)',
   scope: 'rows',
   result: 'float64',
-  params: ExprParams,
+  params: ExprParamsSchema,
   vector: 'any',
   largestFirst: true,
   needsNonEmptyRows: () => false,

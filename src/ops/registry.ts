@@ -25,8 +25,8 @@ import { exprOp } from './expr-op.js';
 import { kernelOp } from './kernel-op.js';
 import type { OpDefinition } from './op.js';
 
-const NoParams = Type.Object({}, { additionalProperties: false });
-const DdofParams = Type.Object(
+const NoParamsSchema = Type.Object({}, { additionalProperties: false });
+const DdofParamsSchema = Type.Object(
   {
     ddof: Type.Optional(
       Type.Integer({
@@ -38,18 +38,18 @@ const DdofParams = Type.Object(
   },
   { additionalProperties: false },
 );
-const OrdParams = Type.Object(
+const OrdParamsSchema = Type.Object(
   { ord: Type.Optional(Type.Enum([1, 2, 'inf'], { default: 2, description: 'The norm: 1, 2 or "inf"' })) },
   { additionalProperties: false },
 );
-const QuantileParams = Type.Object(
+const QuantileParamsSchema = Type.Object(
   { q: Type.Number({ minimum: 0, maximum: 1, description: 'The quantile, a number in [0, 1]' }) },
   { additionalProperties: false },
 );
 export const VectorSchema = Type.Array(Type.Number(), {
   description: 'The query vector, one number per row element',
 });
-const VectorParams = Type.Object(
+const VectorParamsSchema = Type.Object(
   {
     vector: Type.Optional(VectorSchema),
     vectors: Type.Optional(
@@ -81,12 +81,14 @@ function sharedFloat64(values: readonly number[]): Float64Array {
 }
 
 // Validation has made sure exactly one of vector and vectors is there.
-const prepareVector = (params: Static<typeof VectorParams>) =>
+const prepareVector = (params: Static<typeof VectorParamsSchema>) =>
   params.vectors === undefined ? { vector: sharedFloat64(params.vector!) } : prepareBatch(params.vectors);
 // Any ddof at or past the row length gives the same answer (inf or NaN), so huge ones are capped.
-const prepareDdof = (params: Static<typeof DdofParams>) => ({ ddof: Math.min(params.ddof ?? 0, 2 ** 32) });
+const prepareDdof = (params: Static<typeof DdofParamsSchema>) => ({
+  ddof: Math.min(params.ddof ?? 0, 2 ** 32),
+});
 // Validation has filled in the default; the kernels' type says so.
-const prepareOrd = (params: Static<typeof OrdParams>) => ({ ord: params.ord ?? 2 });
+const prepareOrd = (params: Static<typeof OrdParamsSchema>) => ({ ord: params.ord ?? 2 });
 
 const reduction = {
   scope: 'rows',
@@ -102,7 +104,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'sum',
     summary: 'Sum of the row',
     numpy: 'x.sum(1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'float64',
     js: ROW_KERNELS.sum,
     simd: shortRowsInJs(simdSum),
@@ -112,7 +114,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'mean',
     summary: 'Mean of the row',
     numpy: 'x.mean(1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'float64',
     js: ROW_KERNELS.mean,
     simd: shortRowsInJs(simdMean),
@@ -122,7 +124,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'min',
     summary: 'Smallest value (NaN if the row has one)',
     numpy: 'x.min(1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'float64',
     needsNonEmptyRows: always,
     js: ROW_KERNELS.min,
@@ -132,7 +134,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'max',
     summary: 'Largest value (NaN if the row has one)',
     numpy: 'x.max(1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'float64',
     needsNonEmptyRows: always,
     js: ROW_KERNELS.max,
@@ -142,7 +144,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'argmin',
     summary: 'Index of the smallest value (the first NaN wins)',
     numpy: 'x.argmin(1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'int64',
     needsNonEmptyRows: always,
     js: ROW_KERNELS.argmin,
@@ -152,7 +154,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'argmax',
     summary: 'Index of the largest value (the first NaN wins)',
     numpy: 'x.argmax(1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'int64',
     needsNonEmptyRows: always,
     js: ROW_KERNELS.argmax,
@@ -162,7 +164,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'var',
     summary: 'Variance',
     numpy: 'x.var(1, ddof=ddof)',
-    params: DdofParams,
+    params: DdofParamsSchema,
     result: 'float64',
     prepare: prepareDdof,
     js: ROW_KERNELS.var,
@@ -173,7 +175,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'std',
     summary: 'Standard deviation',
     numpy: 'x.std(1, ddof=ddof)',
-    params: DdofParams,
+    params: DdofParamsSchema,
     result: 'float64',
     prepare: prepareDdof,
     js: ROW_KERNELS.std,
@@ -184,9 +186,9 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'norm',
     summary: 'Vector norm',
     numpy: 'np.linalg.norm(x, ord, axis=1)',
-    params: OrdParams,
+    params: OrdParamsSchema,
     result: 'float64',
-    needsNonEmptyRows: (params: Static<typeof OrdParams>) => params.ord === 'inf',
+    needsNonEmptyRows: (params: Static<typeof OrdParamsSchema>) => params.ord === 'inf',
     prepare: prepareOrd,
     js: ROW_KERNELS.norm,
     simd: (params: ReturnType<typeof prepareOrd>, n: number) =>
@@ -197,7 +199,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'count_nonzero',
     summary: 'Number of values that are not 0 (NaN counts)',
     numpy: 'np.count_nonzero(x, axis=1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'int64',
     js: ROW_KERNELS.count_nonzero,
   },
@@ -206,7 +208,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'median',
     summary: 'Median',
     numpy: 'np.median(x, axis=1)',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'float64',
     js: ROW_KERNELS.median,
   },
@@ -215,7 +217,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'quantile',
     summary: 'Quantile q, linear interpolation',
     numpy: 'np.quantile(x, q, axis=1)',
-    params: QuantileParams,
+    params: QuantileParamsSchema,
     result: 'float64',
     needsNonEmptyRows: always,
     js: ROW_KERNELS.quantile,
@@ -225,7 +227,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'dot',
     summary: 'Dot product with the query vector',
     numpy: 'x @ v',
-    params: VectorParams,
+    params: VectorParamsSchema,
     vector: 'row',
     result: 'float64',
     prepare: prepareVector,
@@ -238,7 +240,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'cosine',
     summary: 'Cosine similarity with the query vector',
     numpy: '(x @ v) / (np.linalg.norm(x, axis=1) * np.linalg.norm(v))',
-    params: VectorParams,
+    params: VectorParamsSchema,
     vector: 'row',
     result: 'float64',
     prepare: prepareVector,
@@ -251,7 +253,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     name: 'euclidean',
     summary: 'Euclidean distance to the query vector (top keeps the nearest unless largest is true)',
     numpy: 'np.linalg.norm(x - v, axis=1)',
-    params: VectorParams,
+    params: VectorParamsSchema,
     vector: 'row',
     largestFirst: false,
     result: 'float64',
@@ -266,7 +268,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     scope: 'dataset',
     summary: 'Mean of every (i+1)-th element of the whole dataset, for dataset row i',
     numpy: 'data.ravel()[::i+1].mean()',
-    params: NoParams,
+    params: NoParamsSchema,
     result: 'float64',
     check(_params, dataset) {
       const total = dataset.rows * dataset.rowLength;

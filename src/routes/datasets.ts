@@ -3,6 +3,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { SUPPORTED_DTYPES_TEXT } from '../datasets/dtypes.js';
 import {
   checkUploadQuery,
   NPY_MEDIA_TYPE,
@@ -10,22 +11,38 @@ import {
   type Uploaded,
   type UploadQuery,
   uploadFormatFor,
+  uploadMediaEntries,
 } from '../datasets/formats.js';
 import { npyHeaderFor } from '../datasets/npy.js';
 import { type DatasetStore, datasetInfo } from '../datasets/store.js';
-import { BodyTooLarge, UnsupportedMediaType } from '../errors.js';
+import {
+  BodyTooLarge,
+  InsufficientMemory,
+  InvalidNpy,
+  UnsupportedDtype,
+  UnsupportedMediaType,
+} from '../errors.js';
 import { sendCounted } from '../http/counted-send.js';
 import type { InFlightUploads } from '../http/in-flight-uploads.js';
 import { guardBody, type UploadPace } from '../http/upload-guard.js';
 import type { MemoryBudget } from '../memory.js';
 import type { Metrics } from '../metrics.js';
-import { errors, IdParams } from '../schemas/common.js';
 import {
-  DatasetList,
-  DatasetListQuery,
-  JsonUpload,
-  UploadQuery as UploadQuerySchema,
+  bodyMedia,
+  errorBody,
+  errorResponses,
+  headerDoc,
+  IdParamsSchema,
+  jsonResponse,
+} from '../schemas/common.js';
+import {
+  DatasetListQuerySchema,
+  DatasetListSchema,
+  JsonUploadSchema,
+  UploadQuerySchema,
 } from '../schemas/datasets.js';
+import { DATASET_NOT_FOUND, SHUTTING_DOWN, unauthorized } from '../schemas/error-docs.js';
+import { DATASET_EXAMPLE } from '../schemas/examples.js';
 import { validators } from '../validation.js';
 
 export interface DatasetRoutesOptions {
@@ -89,10 +106,45 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
           'Streams the array into shared memory once. The memory check comes first: a dataset larger than the free part of ROWPOOL_MEMORY_LIMIT is refused with 413 before its body is read.',
         tags: ['datasets'],
         querystring: UploadQuerySchema,
-        // The other formats' entries (uploadMediaEntries) are added to the document after generation:
-        // @fastify/swagger keeps only the schema of a route's media entries, not their examples.
-        body: { content: { 'application/json': { schema: JsonUpload } } },
-        response: { 201: Type.Ref('Dataset'), ...errors(400, 401, 413, 415, 422, 503) },
+        // Every format is listed for the document; the validator above lets each reader check its own.
+        body: {
+          content: {
+            ...bodyMedia(uploadMediaEntries()),
+            'application/json': { schema: JsonUploadSchema },
+          },
+        },
+        response: {
+          201: jsonResponse(Type.Ref('Dataset'), {
+            description: 'Stored',
+            headers: { Location: headerDoc('The URL of the new dataset, /v1/datasets/{id}') },
+            example: DATASET_EXAMPLE,
+          }),
+          ...errorResponses({
+            400: {
+              description: 'The body or its query parameters do not describe a valid array',
+              example: errorBody(
+                new InvalidNpy(
+                  'the header must have exactly the keys descr, fortran_order and shape, not descr,fortran_order',
+                ),
+              ),
+            },
+            401: unauthorized('ROWPOOL_API_TOKEN'),
+            413: {
+              description:
+                'The dataset needs more of ROWPOOL_MEMORY_LIMIT than is free, or a JSON or CSV body is over ROWPOOL_TEXT_BODY_LIMIT',
+              example: errorBody(new InsufficientMemory('the dataset', 4000000000, 1073741824, 2147483648)),
+            },
+            415: {
+              description: 'rowpool does not read this Content-Type',
+              example: errorBody(new UnsupportedMediaType('text/plain')),
+            },
+            422: {
+              description: 'The array holds an element type rowpool does not store',
+              example: errorBody(new UnsupportedDtype("'<c16'", SUPPORTED_DTYPES_TEXT)),
+            },
+            503: SHUTTING_DOWN,
+          }),
+        },
       },
     },
     async (request, reply) => {
@@ -128,8 +180,28 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       schema: {
         summary: 'List datasets and the memory they hold',
         tags: ['datasets'],
-        querystring: DatasetListQuery,
-        response: { 200: DatasetList, ...errors(400, 401) },
+        querystring: DatasetListQuerySchema,
+        response: {
+          200: jsonResponse(DatasetListSchema, {
+            description: 'The datasets held and the memory they take',
+            example: {
+              datasets: [DATASET_EXAMPLE],
+              memory: { limitBytes: 2147483648, usedBytes: 520000, freeBytes: 2146963648 },
+            },
+          }),
+          ...errorResponses({
+            400: {
+              description: 'A query parameter the route does not take',
+              example: {
+                statusCode: 400,
+                code: 'FST_ERR_VALIDATION',
+                error: 'Bad Request',
+                message: 'querystring has an unknown field "colour"',
+              },
+            },
+            401: unauthorized('ROWPOOL_API_TOKEN'),
+          }),
+        },
       },
     },
     async (request) => ({
@@ -147,8 +219,11 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       schema: {
         summary: 'Describe a dataset',
         tags: ['datasets'],
-        params: IdParams,
-        response: { 200: Type.Ref('Dataset'), ...errors(401, 404) },
+        params: IdParamsSchema,
+        response: {
+          200: jsonResponse(Type.Ref('Dataset'), { description: 'The dataset', example: DATASET_EXAMPLE }),
+          ...errorResponses({ 401: unauthorized('ROWPOOL_API_TOKEN'), 404: DATASET_NOT_FOUND }),
+        },
       },
     },
     async (request) => datasetInfo(store.get(request.params.id)),
@@ -160,13 +235,14 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       schema: {
         summary: 'Download a dataset as .npy',
         tags: ['datasets'],
-        params: IdParams,
+        params: IdParamsSchema,
         response: {
           200: {
             description: 'The array as a little-endian, C-order .npy file',
+            headers: { 'Content-Disposition': headerDoc('attachment; filename="{id}.npy"') },
             content: { [NPY_MEDIA_TYPE]: { schema: { type: 'string', format: 'binary' } } },
           },
-          ...errors(401, 404),
+          ...errorResponses({ 401: unauthorized('ROWPOOL_API_TOKEN'), 404: DATASET_NOT_FOUND }),
         },
       },
     },
@@ -195,8 +271,11 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       schema: {
         summary: 'Delete a dataset, cancelling its running jobs and releasing its memory',
         tags: ['datasets'],
-        params: IdParams,
-        response: { 204: Type.Null({ description: 'Deleted' }), ...errors(401, 404) },
+        params: IdParamsSchema,
+        response: {
+          204: Type.Null({ description: 'Deleted' }),
+          ...errorResponses({ 401: unauthorized('ROWPOOL_API_TOKEN'), 404: DATASET_NOT_FOUND }),
+        },
       },
     },
     async (request, reply) => {

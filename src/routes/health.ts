@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { jsonResponse } from '../schemas/common.js';
 
 export interface HealthRoutesOptions {
   /** Why the service is not ready, or undefined when it is. */
@@ -15,7 +16,12 @@ const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app,
       schema: {
         summary: 'Liveness: 200 while the process serves',
         tags: ['health'],
-        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+        response: {
+          200: jsonResponse(Type.Object({ status: Type.Literal('ok') }), {
+            description: 'The process serves requests',
+            example: { status: 'ok' },
+          }),
+        },
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -29,8 +35,14 @@ const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app,
         summary: 'Readiness: 200 once the pool is up, 503 while starting or shutting down',
         tags: ['health'],
         response: {
-          200: Type.Object({ status: Type.Literal('ready') }),
-          503: Type.Object({ status: Type.Literal('not ready'), reason: Type.String() }),
+          200: jsonResponse(Type.Object({ status: Type.Literal('ready') }), {
+            description: 'The pool is up and takes uploads and jobs',
+            example: { status: 'ready' },
+          }),
+          503: jsonResponse(Type.Object({ status: Type.Literal('not ready'), reason: Type.String() }), {
+            description: 'Starting or shutting down; reason says which',
+            example: { status: 'not ready', reason: 'shutting down' },
+          }),
         },
       },
     },

@@ -1,19 +1,21 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { JobNotSucceeded, NotAcceptable } from '../errors.js';
+import { InsufficientMemory, InvalidJob, JobNotSucceeded, JsonOnly, NotAcceptable } from '../errors.js';
 import type { JobEngine } from '../jobs/engine.js';
 import { resultCsv, resultJson, resultNpy } from '../jobs/result-format.js';
-import { isEnded } from '../jobs/status.js';
+import { isEnded, JOB_STATUSES } from '../jobs/status.js';
 import { allOps } from '../ops/registry.js';
-import { errors, IdParams } from '../schemas/common.js';
+import { errorBody, errorResponses, headerDoc, IdParamsSchema, jsonResponse } from '../schemas/common.js';
+import { DATASET_NOT_FOUND, JOB_NOT_FOUND, SHUTTING_DOWN, unauthorized } from '../schemas/error-docs.js';
+import { JOB_EXAMPLE, JOB_ID_EXAMPLE, TOP_K_JOB_EXAMPLE } from '../schemas/examples.js';
 import {
-  JobList,
+  JobListSchema,
   jobRequestSchema,
   listQuerySchema,
-  ResultJson,
-  ResultQuery,
-  SubmitQuery,
+  ResultJsonSchema,
+  ResultQuerySchema,
+  SubmitQuerySchema,
 } from '../schemas/jobs.js';
 import { jobView } from './job-view.js';
 
@@ -29,6 +31,12 @@ const DEFAULT_PAGE = 100;
 /** Progress events go out at most this often. */
 const PROGRESS_INTERVAL_SECONDS = 0.25;
 
+const UNAUTHORIZED = unauthorized('ROWPOOL_API_TOKEN');
+const NOT_ACCEPTABLE = {
+  description: 'None of the types in Accept can be served',
+  example: errorBody(new NotAcceptable()),
+};
+
 const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, { engine, closing }) => {
   const ops = allOps();
 
@@ -40,10 +48,37 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, { eng
         description:
           'Runs the op on every row in rows.start..rows.end-1 on the worker pool. Jobs run first come, first served, at most ROWPOOL_MAX_RUNNING_JOBS at once (small jobs have a lane of their own). With wait=, answers 200 with the finished job if it ends within that many seconds, else 202.',
         tags: ['jobs'],
-        params: IdParams,
-        querystring: SubmitQuery,
+        params: IdParamsSchema,
+        querystring: SubmitQuerySchema,
         body: jobRequestSchema(ops),
-        response: { 200: Type.Ref('Job'), 202: Type.Ref('Job'), ...errors(400, 401, 404, 413, 415, 503) },
+        response: {
+          200: jsonResponse(Type.Ref('Job'), {
+            description: 'The job ended within wait',
+            headers: { Location: headerDoc('The URL of the job, /v1/jobs/{id}') },
+            example: JOB_EXAMPLE,
+          }),
+          202: jsonResponse(Type.Ref('Job'), {
+            description: 'The job is queued or running',
+            headers: { Location: headerDoc('The URL of the job, /v1/jobs/{id}; poll it') },
+            example: TOP_K_JOB_EXAMPLE,
+          }),
+          ...errorResponses({
+            400: {
+              description: 'The request does not fit what the operation takes',
+              example: errorBody(
+                new InvalidJob("params.vector has 3 numbers but the dataset's rows have 128"),
+              ),
+            },
+            401: UNAUTHORIZED,
+            404: DATASET_NOT_FOUND,
+            413: {
+              description: 'The result would need more of ROWPOOL_MEMORY_LIMIT than is free',
+              example: errorBody(new InsufficientMemory("the job's result", 8000000, 4096, 2147483648)),
+            },
+            415: { description: 'The body is not JSON', example: errorBody(new JsonOnly('text/plain')) },
+            503: SHUTTING_DOWN,
+          }),
+        },
       },
     },
     async (request, reply) => {
@@ -62,7 +97,24 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, { eng
         summary: 'List jobs, newest first, a page at a time',
         tags: ['jobs'],
         querystring: listQuerySchema(ops),
-        response: { 200: JobList, ...errors(400, 401) },
+        response: {
+          200: jsonResponse(JobListSchema, {
+            description: 'A page of jobs',
+            example: { jobs: [{ ...TOP_K_JOB_EXAMPLE, params: {} }, JOB_EXAMPLE], nextCursor: null },
+          }),
+          ...errorResponses({
+            400: {
+              description: 'A query parameter is not one the list takes',
+              example: {
+                statusCode: 400,
+                code: 'FST_ERR_VALIDATION',
+                error: 'Bad Request',
+                message: `querystring.status must be one of ${JOB_STATUSES.map((s) => `"${s}"`).join(', ')}`,
+              },
+            },
+            401: UNAUTHORIZED,
+          }),
+        },
       },
     },
     async (request) => {
@@ -78,8 +130,11 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, { eng
       schema: {
         summary: "A job's status and progress",
         tags: ['jobs'],
-        params: IdParams,
-        response: { 200: Type.Ref('Job'), ...errors(401, 404) },
+        params: IdParamsSchema,
+        response: {
+          200: jsonResponse(Type.Ref('Job'), { description: 'The job', example: JOB_EXAMPLE }),
+          ...errorResponses({ 401: UNAUTHORIZED, 404: JOB_NOT_FOUND }),
+        },
       },
     },
     async (request) => jobView(engine.get(request.params.id)),
@@ -94,13 +149,13 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, { eng
         description:
           'progress events ({"rowsDone","rowsTotal"}, at most four a second, only when it moved), then one end event with the job as GET /v1/jobs/{id} gives it, then the stream closes. A job that has ended already gives its end event at once.',
         tags: ['jobs'],
-        params: IdParams,
+        params: IdParamsSchema,
         response: {
           200: {
             description: 'text/event-stream',
             content: { 'text/event-stream': { schema: { type: 'string' } } },
           },
-          ...errors(401, 404, 406),
+          ...errorResponses({ 401: UNAUTHORIZED, 404: JOB_NOT_FOUND, 406: NOT_ACCEPTABLE }),
         },
       },
     },
@@ -130,8 +185,19 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, { eng
         description:
           'The job ends cancelled (error.message says why) and frees its result; a job that has ended already is left as it is. DELETE /v1/jobs/{id} forgets it.',
         tags: ['jobs'],
-        params: IdParams,
-        response: { 200: Type.Ref('Job'), ...errors(401, 404) },
+        params: IdParamsSchema,
+        response: {
+          200: jsonResponse(Type.Ref('Job'), {
+            description: 'The job, ended',
+            example: {
+              ...TOP_K_JOB_EXAMPLE,
+              status: 'cancelled',
+              finishedAt: '2026-01-15T09:31:00.040Z',
+              error: { message: 'cancelled by request' },
+            },
+          }),
+          ...errorResponses({ 401: UNAUTHORIZED, 404: JOB_NOT_FOUND }),
+        },
       },
     },
     async (request) => jobView(engine.cancel(request.params.id)),
@@ -143,19 +209,53 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, { eng
       schema: {
         summary: "A succeeded job's result as JSON (default), .npy or CSV, chosen by ?format= or Accept",
         tags: ['jobs'],
-        params: IdParams,
-        querystring: ResultQuery,
+        params: IdParamsSchema,
+        querystring: ResultQuerySchema,
         response: {
           200: {
             description:
               'JSON: NaN and infinities as the strings "NaN", "Infinity", "-Infinity". .npy: <f8 or <i8, or for top-k a structured array of (index <i8, value <f8), shaped (queries, k) for a batch (params.vectors). CSV: no header, one value per line (top-k: a header line index,value, then index,value lines; a batch: query,rank,index,value); NaN and infinities as nan, inf, -inf.',
             content: {
-              'application/json': { schema: ResultJson },
+              'application/json': {
+                schema: ResultJsonSchema,
+                examples: {
+                  perRow: {
+                    summary: 'One value per row',
+                    value: {
+                      jobId: JOB_ID_EXAMPLE,
+                      dtype: 'float64',
+                      shape: [4],
+                      data: [0.5, 1.25, 'NaN', -3],
+                    },
+                  },
+                  topK: {
+                    summary: 'A top-k job: the best rows, best first',
+                    value: { jobId: JOB_ID_EXAMPLE, indices: [412, 7, 988], values: [0.998, 0.991, 0.987] },
+                  },
+                },
+              },
               [NPY_TYPE]: { schema: { type: 'string', format: 'binary' } },
-              'text/csv': { schema: { type: 'string' } },
+              'text/csv': { schema: { type: 'string' }, example: '0.5\n1.25\nnan\n-3\n' },
             },
           },
-          ...errors(400, 401, 404, 406, 409),
+          ...errorResponses({
+            400: {
+              description: 'format is not one of json, npy or csv',
+              example: {
+                statusCode: 400,
+                code: 'FST_ERR_VALIDATION',
+                error: 'Bad Request',
+                message: 'querystring.format must be one of "json", "npy", "csv"',
+              },
+            },
+            401: UNAUTHORIZED,
+            404: JOB_NOT_FOUND,
+            406: NOT_ACCEPTABLE,
+            409: {
+              description: 'The job has not succeeded, so it has no result',
+              example: errorBody(new JobNotSucceeded(JOB_ID_EXAMPLE, 'running')),
+            },
+          }),
         },
       },
     },
@@ -193,8 +293,11 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, { eng
       schema: {
         summary: 'Cancel a job if it runs, free its result and forget it',
         tags: ['jobs'],
-        params: IdParams,
-        response: { 204: Type.Null({ description: 'Deleted' }), ...errors(401, 404) },
+        params: IdParamsSchema,
+        response: {
+          204: Type.Null({ description: 'Deleted' }),
+          ...errorResponses({ 401: UNAUTHORIZED, 404: JOB_NOT_FOUND }),
+        },
       },
     },
     async (request, reply) => {

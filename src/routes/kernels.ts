@@ -1,14 +1,24 @@
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { KernelTooLarge, WasmOnly } from '../errors.js';
+import { KernelNotFound, KernelTooLarge, WasmOnly } from '../errors.js';
 import type { InFlightUploads } from '../http/in-flight-uploads.js';
 import { guardBody, type UploadPace } from '../http/upload-guard.js';
 import type { MemoryBudget } from '../memory.js';
-import { errors, IdParams } from '../schemas/common.js';
-import { KernelList, KernelUploadQuery } from '../schemas/kernels.js';
+import {
+  type ErrorDoc,
+  errorBody,
+  errorResponses,
+  headerDoc,
+  IdParamsSchema,
+  jsonResponse,
+} from '../schemas/common.js';
+import { SHUTTING_DOWN, unauthorized } from '../schemas/error-docs.js';
+import { KernelListSchema, KernelUploadQuerySchema } from '../schemas/kernels.js';
+import { InvalidKernelModule } from '../user-kernels/errors.js';
 import { type KernelStore, kernelInfo } from '../user-kernels/store.js';
 import { compileKernelModule } from '../user-kernels/validate.js';
+import { validators } from '../validation.js';
 
 export interface KernelRoutesOptions {
   readonly kernels: KernelStore;
@@ -22,6 +32,24 @@ export interface KernelRoutesOptions {
 }
 
 export const WASM_MEDIA_TYPE = 'application/wasm';
+
+const KERNEL_ID_EXAMPLE = '6f1c2b9e-8d4a-4e0f-9b7e-2a1d5c3e4f60';
+
+const KERNEL_EXAMPLE = {
+  id: KERNEL_ID_EXAMPLE,
+  name: 'longest-run',
+  sha256: 'c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2',
+  bytes: 582,
+  abi: 1,
+  createdAt: '2026-01-15T09:29:00.000Z',
+};
+
+const KERNEL_NOT_FOUND: ErrorDoc = {
+  description: 'No kernel has this id',
+  example: errorBody(new KernelNotFound(KERNEL_ID_EXAMPLE)),
+};
+
+const UNAUTHORIZED = unauthorized('ROWPOOL_API_TOKEN');
 
 /** The whole body in one buffer; the guard around it ends it with 413 once it passes the maximum. */
 async function readAll(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
@@ -40,17 +68,52 @@ const kernelRoutes: FastifyPluginAsyncTypebox<KernelRoutesOptions> = async (app,
   // Only modules: any other body type is a 415 (see error-handler.ts), and the body stays a stream.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(WASM_MEDIA_TYPE, (_request, payload, done) => done(null, payload));
+  const compileValidator = validators();
 
   app.post(
     '/v1/kernels',
     {
+      // The body arrives as a stream: its schema documents it and the upload checks the module.
+      validatorCompiler: (route) => (route.httpPart === 'body' ? () => true : compileValidator(route)),
       schema: {
         summary: 'Upload a WebAssembly kernel',
         description:
           'Compiles the module once and checks it against the kernel ABI v1 (see the README). At most ROWPOOL_KERNEL_MAX_BYTES, refused with 413 from Content-Length before the body is read. The module holds its size of ROWPOOL_MEMORY_LIMIT until it is deleted.',
         tags: ['kernels'],
-        querystring: KernelUploadQuery,
-        response: { 201: Type.Ref('Kernel'), ...errors(400, 401, 413, 415, 503) },
+        querystring: KernelUploadQuerySchema,
+        body: {
+          description: 'The compiled module (a .wasm file) following the kernel ABI v1',
+          content: { [WASM_MEDIA_TYPE]: { schema: { type: 'string', format: 'binary' } } },
+        },
+        response: {
+          201: jsonResponse(Type.Ref('Kernel'), {
+            description: 'The kernel, compiled and checked',
+            headers: { Location: headerDoc('The URL of the new kernel, /v1/kernels/{id}') },
+            example: KERNEL_EXAMPLE,
+          }),
+          ...errorResponses({
+            400: {
+              description:
+                'The body is not a kernel: not WebAssembly, truncated, empty, or outside the ABI v1 (imports other than env.memory and env.abort, its own or a shared memory, missing or mistyped exports); the message says what to change. Or the name is missing',
+              example: errorBody(
+                new InvalidKernelModule(
+                  "the module's exports do not follow the kernel ABI v1: rowpool_rows has the signature (i32, i32, i32, i32, i32, i32) -> i32, expected (i32, i32, i32, i32, i32, i32, i32) -> i32",
+                ),
+              ),
+            },
+            401: UNAUTHORIZED,
+            413: {
+              description:
+                'The module is larger than ROWPOOL_KERNEL_MAX_BYTES (from Content-Length before the body is read, or as it streams), or needs more of ROWPOOL_MEMORY_LIMIT than is free',
+              example: errorBody(new KernelTooLarge(16777216)),
+            },
+            415: {
+              description: 'The body is not sent as application/wasm',
+              example: errorBody(new WasmOnly('application/octet-stream')),
+            },
+            503: SHUTTING_DOWN,
+          }),
+        },
       },
     },
     async (request, reply) => {
@@ -90,7 +153,13 @@ const kernelRoutes: FastifyPluginAsyncTypebox<KernelRoutesOptions> = async (app,
       schema: {
         summary: 'List the kernels',
         tags: ['kernels'],
-        response: { 200: KernelList, ...errors(401) },
+        response: {
+          200: jsonResponse(KernelListSchema, {
+            description: 'Every kernel held',
+            example: { kernels: [KERNEL_EXAMPLE] },
+          }),
+          ...errorResponses({ 401: UNAUTHORIZED }),
+        },
       },
     },
     async () => ({ kernels: kernels.list().map(kernelInfo) }),
@@ -102,8 +171,11 @@ const kernelRoutes: FastifyPluginAsyncTypebox<KernelRoutesOptions> = async (app,
       schema: {
         summary: 'Describe a kernel',
         tags: ['kernels'],
-        params: IdParams,
-        response: { 200: Type.Ref('Kernel'), ...errors(401, 404) },
+        params: IdParamsSchema,
+        response: {
+          200: jsonResponse(Type.Ref('Kernel'), { description: 'The kernel', example: KERNEL_EXAMPLE }),
+          ...errorResponses({ 401: UNAUTHORIZED, 404: KERNEL_NOT_FOUND }),
+        },
       },
     },
     async (request) => kernelInfo(kernels.get(request.params.id)),
@@ -115,8 +187,11 @@ const kernelRoutes: FastifyPluginAsyncTypebox<KernelRoutesOptions> = async (app,
       schema: {
         summary: 'Delete a kernel, cancelling its running jobs and releasing its memory',
         tags: ['kernels'],
-        params: IdParams,
-        response: { 204: Type.Null({ description: 'Deleted' }), ...errors(401, 404) },
+        params: IdParamsSchema,
+        response: {
+          204: Type.Null({ description: 'Deleted' }),
+          ...errorResponses({ 401: UNAUTHORIZED, 404: KERNEL_NOT_FOUND }),
+        },
       },
     },
     async (request, reply) => {

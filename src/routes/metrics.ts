@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Registry } from 'prom-client';
 import { Type } from 'typebox';
-import { errors } from '../schemas/common.js';
+import { errorResponses } from '../schemas/common.js';
+import { unauthorized } from '../schemas/error-docs.js';
 
 export interface MetricsRoutesOptions {
   readonly registry: Registry;
@@ -21,7 +22,7 @@ const metricsRoutes: FastifyPluginAsyncTypebox<MetricsRoutesOptions> = async (ap
             description: 'Text exposition format 0.0.4',
             content: { 'text/plain': { schema: Type.String() } },
           },
-          ...errors(401),
+          ...errorResponses({ 401: unauthorized('ROWPOOL_METRICS_TOKEN') }),
         },
       },
     },

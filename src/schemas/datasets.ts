@@ -15,23 +15,23 @@ export const DatasetSchema = Type.Object(
   { $id: 'Dataset' },
 );
 
-export const MemoryInfo = Type.Object({
+export const MemoryInfoSchema = Type.Object({
   limitBytes: Type.Integer({ description: 'ROWPOOL_MEMORY_LIMIT' }),
   usedBytes: Type.Integer({ description: 'Datasets, uploads in flight and job results' }),
   freeBytes: Type.Integer(),
 });
 
-export const DatasetListQuery = Type.Object(
+export const DatasetListQuerySchema = Type.Object(
   { name: Type.Optional(Type.String({ description: 'Only the datasets with this name' })) },
   { additionalProperties: false },
 );
 
-export const DatasetList = Type.Object({
+export const DatasetListSchema = Type.Object({
   datasets: Type.Array(Type.Ref('Dataset')),
-  memory: MemoryInfo,
+  memory: MemoryInfoSchema,
 });
 
-export const UploadQuery = Type.Object(
+export const UploadQuerySchema = Type.Object(
   {
     name: Type.Optional(Type.String({ maxLength: 256, description: 'A label for the dataset' })),
     dtype: Type.Optional(
@@ -51,7 +51,7 @@ export const UploadQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const JsonUpload = Type.Object(
+export const JsonUploadSchema = Type.Object(
   {
     dtype: Type.Optional(Type.String({ description: 'Default float64', examples: ['float32'] })),
     data: Type.Array(Type.Unknown(), {
@@ -65,5 +65,18 @@ export const JsonUpload = Type.Object(
     }),
     name: Type.Optional(Type.String({ maxLength: 256 })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    // A single example of a request body becomes the media type's example in the document.
+    examples: [
+      {
+        name: 'small',
+        dtype: 'float32',
+        data: [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      },
+    ],
+  },
 );

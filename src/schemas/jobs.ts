@@ -92,14 +92,14 @@ export function jobSchema(ops: readonly OpDefinition[]) {
   );
 }
 
-export const JobList = Type.Object({
+export const JobListSchema = Type.Object({
   jobs: Type.Array(Type.Ref('Job')),
   nextCursor: Type.Union([Type.String(), Type.Null()], {
     description: 'Pass as cursor to get the next page; null on the last page',
   }),
 });
 
-export const SubmitQuery = Type.Object(
+export const SubmitQuerySchema = Type.Object(
   {
     wait: Type.Optional(
       Type.Number({
@@ -127,7 +127,7 @@ export function listQuerySchema(ops: readonly OpDefinition[]) {
   );
 }
 
-export const ResultQuery = Type.Object(
+export const ResultQuerySchema = Type.Object(
   {
     format: Type.Optional(
       Type.String({
@@ -139,32 +139,32 @@ export const ResultQuery = Type.Object(
   { additionalProperties: false },
 );
 
-const NumberOrNonFinite = Type.Union([
+const NumberOrNonFiniteSchema = Type.Union([
   Type.Number(),
   Type.Literal('NaN'),
   Type.Literal('Infinity'),
   Type.Literal('-Infinity'),
 ]);
 
-export const ResultJson: TSchema = Type.Union(
+export const ResultJsonSchema: TSchema = Type.Union(
   [
     Type.Object({
       jobId: Type.String(),
       dtype: Type.String({ enum: ['float64', 'int64'] }),
       shape: Type.Array(Type.Integer(), { minItems: 1, maxItems: 1 }),
-      data: Type.Array(NumberOrNonFinite),
+      data: Type.Array(NumberOrNonFiniteSchema),
     }),
     Type.Object({
       jobId: Type.String(),
       indices: Type.Array(Type.Integer(), { description: 'Dataset row indices, best first' }),
-      values: Type.Array(NumberOrNonFinite),
+      values: Type.Array(NumberOrNonFiniteSchema),
     }),
     Type.Object({
       jobId: Type.String(),
       indices: Type.Array(Type.Array(Type.Integer()), {
         description: 'One list per query of params.vectors: dataset row indices, best first',
       }),
-      values: Type.Array(Type.Array(NumberOrNonFinite)),
+      values: Type.Array(Type.Array(NumberOrNonFiniteSchema)),
     }),
   ],
   {

@@ -15,9 +15,9 @@ export const KernelSchema = Type.Object(
   { $id: 'Kernel' },
 );
 
-export const KernelList = Type.Object({ kernels: Type.Array(Type.Ref('Kernel')) });
+export const KernelListSchema = Type.Object({ kernels: Type.Array(Type.Ref('Kernel')) });
 
-export const KernelUploadQuery = Type.Object(
+export const KernelUploadQuerySchema = Type.Object(
   {
     name: Type.String({
       minLength: 1,

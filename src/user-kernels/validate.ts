@@ -172,13 +172,13 @@ function checkImports(summary: ModuleSummary, memoryCapBytes: number): KernelMem
   const capPages = Math.floor(memoryCapBytes / WASM_PAGE_BYTES);
   if (imported.limits.min > capPages) {
     throw new InvalidKernelModule(
-      `the module needs at least ${imported.limits.min} pages (${mib(imported.limits.min)} MiB) of memory, more than ROWPOOL_KERNEL_MEMORY allows (${mib(capPages)} MiB)`,
+      `the module needs at least ${imported.limits.min} pages (${pagesInMib(imported.limits.min)} MiB) of memory, more than ROWPOOL_KERNEL_MEMORY allows (${pagesInMib(capPages)} MiB)`,
     );
   }
   return { minPages: imported.limits.min, maxPages: imported.limits.max };
 }
 
-function mib(pages: number): number {
+function pagesInMib(pages: number): number {
   return (pages * WASM_PAGE_BYTES) / (1024 * 1024);
 }
 

@@ -380,6 +380,7 @@ describe('jobs', () => {
 
     const format = await api.inject({ method: 'GET', url: `/v1/jobs/${ids.mean}/result?format=xml` });
     expect(format.statusCode).toBe(400);
+    expect(format.json()).toEqual(documentedExample('get', '/v1/jobs/{id}/result', 400));
     const csv = await api.inject({ method: 'GET', url: `/v1/jobs/${ids.mean}/result?format=csv` });
     expect(csv.body).toBe('1\n2\n3\n4\n');
     expect(csv.headers['content-disposition']).toBe(`attachment; filename="${ids.mean}.csv"`);

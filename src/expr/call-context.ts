@@ -1,0 +1,22 @@
+import type { Node } from './ast.js';
+import type { Emitter } from './emitter.js';
+import type { ArrayValue, Kind, Scalar, Value } from './values.js';
+
+/**
+ * What a function call needs from the tree walk that meets it: the generator implements it, and
+ * functions.ts reads only this, so the two do not import each other.
+ */
+export interface CallContext {
+  readonly em: Emitter;
+  /** Generates code for an argument's expression. */
+  gen(node: Node): Value;
+  /** A scalar computed into a fresh name now, so loops that use it read one local. */
+  temp(kind: Kind, js: string, known?: number): Scalar;
+  /** A scalar as a one-element array, as NumPy reduces a 0-d value. */
+  toArray(value: Value): ArrayValue;
+  expectScalar(value: Value, column: number, what: string): Scalar;
+  /** Applies `combine` elementwise with NumPy broadcasting. */
+  elementwise(column: number, kind: Kind, operands: Value[], combine: (js: string[]) => string): Value;
+  /** Elementwise over the numbers of the operands (bools as 0 and 1). */
+  numeric(column: number, kind: Kind, operands: Value[], combine: (js: string[]) => string): Value;
+}
