@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 
 /**
  * Everything rowpool reads from its environment, validated once at start. The pool size and the
@@ -27,6 +28,8 @@ export interface Config {
   readonly apiToken: string | undefined;
   readonly metricsToken: string | undefined;
   readonly preload: readonly PreloadEntry[];
+  /** Where datasets are kept on disk so they outlive the process; unset, they live in memory only. */
+  readonly dataDir?: string;
 }
 
 export interface PreloadEntry {
@@ -124,6 +127,23 @@ function parsePreload(raw: string | undefined): PreloadEntry[] {
   });
 }
 
+/** An absolute path, so the log and the files agree whatever the working directory was. */
+function directory(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (raw.includes('\0')) throw new ConfigError(`${name} must be a directory path, got "${raw}"`);
+  return path.resolve(raw.trim());
+}
+
+/** Clustering is refused until it is there, rather than a node silently running alone. */
+function refuseCluster(env: NodeJS.ProcessEnv): void {
+  const raw = env.ROWPOOL_NATS_URL;
+  if (raw === undefined || raw.trim() === '') return;
+  throw new ConfigError(
+    'ROWPOOL_NATS_URL is set, but this build of rowpool runs as a single node only; unset it (use ROWPOOL_DATA_DIR for datasets that outlive the process)',
+  );
+}
+
 function token(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -136,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
+  refuseCluster(env);
   const threads = integer(env, 'ROWPOOL_THREADS', os.availableParallelism(), 1, 1024);
   return {
     host: env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST,
@@ -153,5 +174,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiToken: token(env, 'ROWPOOL_API_TOKEN'),
     metricsToken: token(env, 'ROWPOOL_METRICS_TOKEN'),
     preload: parsePreload(env.ROWPOOL_PRELOAD),
+    dataDir: directory(env, 'ROWPOOL_DATA_DIR'),
   };
 }
