@@ -49,7 +49,7 @@ export class DatasetFiles {
       await writeDurably(this.dir, `${meta.id}.json`, [encodeMetadata(meta)]);
       await syncDirectory(this.dir);
     } catch (err) {
-      await this.#forget(meta.id).catch(() => {});
+      await this.#forget(meta.id);
       throw err;
     }
   }
@@ -61,9 +61,12 @@ export class DatasetFiles {
     await syncDirectory(this.dir);
   }
 
+  /** Best effort after a failed save: each file is tried whatever happens to the other. */
   async #forget(id: string): Promise<void> {
-    await unlinkIfPresent(path.join(this.dir, `${id}.json`));
-    await unlinkIfPresent(this.npyPath(id));
+    await Promise.allSettled([
+      unlinkIfPresent(path.join(this.dir, `${id}.json`)),
+      unlinkIfPresent(this.npyPath(id)),
+    ]);
   }
 
   /**
