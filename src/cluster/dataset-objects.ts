@@ -70,6 +70,16 @@ export class DatasetObjects {
     return entry.json<ClusterDataset>();
   }
 
+  /** Every dataset whose upload completed. */
+  async list(): Promise<ClusterDataset[]> {
+    const found: ClusterDataset[] = [];
+    for await (const id of await this.meta.keys()) {
+      const dataset = await this.get(id);
+      if (dataset !== undefined) found.push(dataset);
+    }
+    return found;
+  }
+
   /** A shard's bytes, checked against the shard table. */
   async shard(dataset: ClusterDataset, index: number): Promise<Uint8Array> {
     const shard = dataset.shards[index];
