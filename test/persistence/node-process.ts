@@ -17,7 +17,7 @@ export interface NodeProcess {
 }
 
 /** Starts a server and resolves once it logs "ready" (its restore and preload are done). */
-export function startNode(env: Record<string, string>, timeoutMs = 30_000): Promise<NodeProcess> {
+export function startNode(env: Record<string, string>, timeoutMs = 60_000): Promise<NodeProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
       env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ROWPOOL_THREADS: '1', ...env },
