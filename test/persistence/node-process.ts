@@ -16,6 +16,23 @@ export interface NodeProcess {
   stop(): Promise<number | null>;
 }
 
+/** Every process started here, so a test that times out still leaves none running. */
+const started = new Set<ChildProcess>();
+
+/** SIGKILLs every server process these helpers started that is still running. */
+export async function killAllNodes(): Promise<void> {
+  await Promise.all(
+    [...started].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+}
+
 /** Starts a server and resolves once it logs "ready" (its restore and preload are done). */
 export function startNode(env: Record<string, string>, timeoutMs = 60_000): Promise<NodeProcess> {
   return new Promise((resolve, reject) => {
@@ -23,9 +40,15 @@ export function startNode(env: Record<string, string>, timeoutMs = 60_000): Prom
       env: { ...process.env, HOST: '127.0.0.1', PORT: '0', ROWPOOL_THREADS: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    started.add(child);
     let output = '';
     let port = 0;
-    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    const exited = new Promise<number | null>((done) =>
+      child.on('exit', (code) => {
+        started.delete(child);
+        done(code);
+      }),
+    );
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`rowpool did not get ready in ${timeoutMs} ms:\n${output}`));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { sampleBytes, swapBytes, toFortran } from '../helpers/arrays.js';
 import { npyFile } from '../helpers/npy.js';
-import { type NodeProcess, startNode } from './node-process.js';
+import { killAllNodes, type NodeProcess, startNode } from './node-process.js';
 
 interface Info {
   id: string;
@@ -32,7 +32,8 @@ afterEach(async () => {
   await node?.kill9();
   node = undefined;
 });
-afterAll(() => {
+afterAll(async () => {
+  await killAllNodes();
   rmSync(dir, { recursive: true, force: true });
 });
 
