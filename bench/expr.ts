@@ -12,12 +12,11 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Config } from '../src/config.js';
 import type { JobView } from '../src/routes/job-view.js';
 import { Client } from './client.js';
+import { benchConfig } from './config.js';
 import { loadApp } from './dist.js';
 import { type ArrayName, NumpyExpressions } from './expr-numpy.js';
-import { MiB } from './memory.js';
 import { best, median, ms, table } from './report.js';
 
 const GiB = 2 ** 30;
@@ -93,23 +92,7 @@ deadline.unref();
 
 async function startServer(): Promise<{ close: () => Promise<void>; port: number }> {
   const { buildApp } = await loadApp();
-  const config: Config = {
-    host: '127.0.0.1',
-    port: 0,
-    logLevel: 'silent',
-    memoryLimit: 8 * GiB,
-    threads: THREADS,
-    maxRunningJobs: THREADS,
-    shutdownGraceSeconds: 1,
-    textBodyLimit: 64 * MiB,
-    uploadIdleTimeoutSeconds: 30,
-    uploadMinRate: 64 * 1024,
-    headersTimeoutSeconds: 30,
-    sendIdleTimeoutSeconds: 60,
-    apiToken: undefined,
-    metricsToken: undefined,
-    preload: [],
-  };
+  const config = await benchConfig({ memoryLimit: 8 * GiB, threads: THREADS, maxRunningJobs: THREADS });
   const app = await buildApp(config, { logger: false });
   await app.listen({ host: '127.0.0.1', port: 0 });
   await app.rowpool.start();

@@ -18,6 +18,7 @@ import { MemoryBudget } from './memory.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { openapiOptions } from './openapi.js';
 import { allOps } from './ops/registry.js';
+import { DurableDatasets } from './persistence/durable-datasets.js';
 import { Reclaimer } from './reclaim.js';
 import datasetRoutes from './routes/datasets.js';
 import docsRoutes from './routes/docs.js';
@@ -50,7 +51,7 @@ export interface Rowpool {
   readonly pool: RowPool;
   readonly engine: JobEngine;
   readonly metrics: Metrics;
-  /** Loads ROWPOOL_PRELOAD, then reports ready. */
+  /** Loads the datasets kept in ROWPOOL_DATA_DIR, then ROWPOOL_PRELOAD, then reports ready. */
   start(): Promise<void>;
   /** Stops taking uploads and jobs, lets running jobs finish within the grace period, cancels the rest. */
   shutdown(): Promise<void>;
@@ -86,6 +87,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const reclaimer = new ReclaimBatcher(() => pool.reclaim());
   store.onFreed((bytes) => reclaimer.freed(bytes));
   const uploads = new InFlightUploads();
+  const durable = config.dataDir === undefined ? undefined : new DurableDatasets(config.dataDir, app.log);
   let phase: 'starting' | 'ready' | 'stopping' = 'starting';
   const metrics = createMetrics({
     datasets: () => ({ count: store.count, bytes: store.totalBytes }),
@@ -131,6 +133,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     metrics,
     async start() {
       await pool.warmUp();
+      for (const dataset of (await durable?.restore(store, budget)) ?? []) {
+        app.log.info({ datasetId: dataset.id, name: dataset.name, bytes: dataset.bytes }, 'dataset restored');
+      }
       const loaded = await preloadDatasets(config.preload, store, budget);
       for (const dataset of loaded) {
         metrics.ingestedBytes.inc({ format: 'npy' }, dataset.bytes);
@@ -198,8 +203,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       phase === 'ready'
         ? undefined
         : phase === 'starting'
-          ? 'starting: the pool or preloaded datasets are not ready yet'
+          ? 'starting: the pool, stored or preloaded datasets are not ready yet'
           : 'shutting down',
+    datasetsNotLoaded: () => durable?.notLoaded ?? [],
   });
   await app.register(metricsRoutes, { registry: metrics.registry });
   const uploadPace = {
@@ -216,6 +222,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     uploadPace,
     sendIdleSeconds: config.sendIdleTimeoutSeconds,
     uploads,
+    durable,
   });
   await app.register(jobRoutes, { engine, closing: closing.signal });
   // With ROWPOOL_KERNELS=off the routes do not exist (404) and op "kernel" is refused (400).

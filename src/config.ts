@@ -1,4 +1,5 @@
 import os from 'node:os';
+import path from 'node:path';
 
 /**
  * Everything rowpool reads from its environment, validated once at start. The pool size and the
@@ -35,6 +36,8 @@ export interface Config {
   readonly kernelMemoryBytes: number;
   /** Seconds a kernel job may run unless its params.timeoutMs says otherwise. */
   readonly kernelTimeoutSeconds: number;
+  /** Where datasets are kept on disk so they outlive the process; unset, they live in memory only. */
+  readonly dataDir?: string;
 }
 
 export interface PreloadEntry {
@@ -154,6 +157,23 @@ function parsePreload(raw: string | undefined): PreloadEntry[] {
   });
 }
 
+/** An absolute path, so the log and the files agree whatever the working directory was. */
+function directory(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (raw.includes('\0')) throw new ConfigError(`${name} must be a directory path, got "${raw}"`);
+  return path.resolve(raw.trim());
+}
+
+/** Clustering is refused until it is there, rather than a node silently running alone. */
+function refuseCluster(env: NodeJS.ProcessEnv): void {
+  const raw = env.ROWPOOL_NATS_URL;
+  if (raw === undefined || raw.trim() === '') return;
+  throw new ConfigError(
+    'ROWPOOL_NATS_URL is set, but this build of rowpool runs as a single node only; unset it (use ROWPOOL_DATA_DIR for datasets that outlive the process)',
+  );
+}
+
 function token(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
@@ -166,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
+  refuseCluster(env);
   const threads = integer(env, 'ROWPOOL_THREADS', os.availableParallelism(), 1, 1024);
   return {
     host: env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST,
@@ -188,5 +209,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     kernelMemoryBytes: kernelMemory(env),
     // AbortSignal.timeout takes at most 2^31 - 1 ms, a little over 24 days.
     kernelTimeoutSeconds: integer(env, 'ROWPOOL_KERNEL_TIMEOUT', 60, 1, 2_000_000),
+    dataDir: directory(env, 'ROWPOOL_DATA_DIR'),
   };
 }

@@ -453,6 +453,13 @@ export interface operations {
                     "application/json": {
                         /** @enum {string} */
                         status: "ready";
+                        /** @description Datasets kept in ROWPOOL_DATA_DIR that were not loaded at start (most often: they did not fit in ROWPOOL_MEMORY_LIMIT); their files are kept */
+                        datasetsNotLoaded?: {
+                            id: string;
+                            name: string | null;
+                            bytes: number;
+                            reason: string;
+                        }[];
                     };
                 };
             };

@@ -25,6 +25,16 @@ export interface FilledArray extends SharedArray {
   readonly reservation: Reservation;
 }
 
+/** What names a dataset for good: kept on disk with it and given back when it is loaded again. */
+export interface DatasetIdentity {
+  readonly id: string;
+  readonly createdAt: string;
+}
+
+export function newDatasetIdentity(): DatasetIdentity {
+  return { id: randomUUID(), createdAt: new Date().toISOString() };
+}
+
 type DeleteListener = (dataset: Dataset) => void;
 type FreedListener = (bytes: number) => void;
 
@@ -45,20 +55,20 @@ export class DatasetStore {
   readonly #onDelete: DeleteListener[] = [];
   readonly #onFreed: FreedListener[] = [];
 
-  add(filled: FilledArray, name: string | null): Dataset {
+  add(filled: FilledArray, name: string | null, identity = newDatasetIdentity()): Dataset {
     const { shape } = filled;
     const rows = shape[0];
     let rowLength = 1;
     for (let d = 1; d < shape.length; d++) rowLength *= shape[d];
     const dataset: Dataset = {
-      id: randomUUID(),
+      id: identity.id,
       name,
       dtype: filled.dtype,
       shape: [...shape],
       rows,
       rowLength,
       bytes: filled.bytes,
-      createdAt: new Date().toISOString(),
+      createdAt: identity.createdAt,
       buffer: filled.buffer,
       memory: filled.memory,
     };

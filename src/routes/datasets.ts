@@ -14,7 +14,7 @@ import {
   uploadMediaEntries,
 } from '../datasets/formats.js';
 import { npyHeaderFor } from '../datasets/npy.js';
-import { type DatasetStore, datasetInfo } from '../datasets/store.js';
+import { type DatasetStore, datasetInfo, newDatasetIdentity } from '../datasets/store.js';
 import {
   BodyTooLarge,
   InsufficientMemory,
@@ -27,6 +27,7 @@ import type { InFlightUploads } from '../http/in-flight-uploads.js';
 import { guardBody, type UploadPace } from '../http/upload-guard.js';
 import type { MemoryBudget } from '../memory.js';
 import type { Metrics } from '../metrics.js';
+import type { DurableDatasets } from '../persistence/durable-datasets.js';
 import {
   bodyMedia,
   errorBody,
@@ -55,6 +56,8 @@ export interface DatasetRoutesOptions {
   /** Seconds a download may take nothing before it is cut off. */
   readonly sendIdleSeconds: number;
   readonly uploads: InFlightUploads;
+  /** ROWPOOL_DATA_DIR: datasets are on disk before an upload or a delete is answered. */
+  readonly durable?: DurableDatasets;
 }
 
 /** Largest slice of a dataset handed to the socket at once when downloading: views, never copies. */
@@ -152,18 +155,24 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       let uploaded: Uploaded;
       try {
         uploaded = await ingest(request, request.query, upload.signal);
-      } finally {
+      } catch (err) {
         upload.end();
+        throw err;
       }
       const { filled, format } = uploaded;
       const name = uploaded.name ?? request.query.name ?? null;
+      const identity = newDatasetIdentity();
       let dataset: ReturnType<typeof store.add>;
       try {
-        dataset = store.add(filled, name);
+        // Written while still counted as an upload in flight, so a shutdown waits for the write.
+        await opts.durable?.save(identity, filled, name);
+        dataset = store.add(filled, name, identity);
       } catch (err) {
         // Nothing is left behind by a failed upload, whatever fails.
         filled.reservation.release();
         throw err;
+      } finally {
+        upload.end();
       }
       metrics.ingestedBytes.inc({ format }, dataset.bytes);
       request.log.info(
@@ -279,7 +288,12 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       },
     },
     async (request, reply) => {
-      const dataset = store.delete(request.params.id);
+      const { id } = request.params;
+      if (opts.durable !== undefined) {
+        store.get(id);
+        await opts.durable.remove(id);
+      }
+      const dataset = store.delete(id);
       request.log.info({ datasetId: dataset.id, bytes: dataset.bytes }, 'dataset deleted');
       return reply.code(204).send(null);
     },
