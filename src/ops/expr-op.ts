@@ -12,6 +12,16 @@ import {
   ExprError,
   exprKernel,
 } from '../expr/index.js';
+import { ROW_KERNELS } from '../jobs/kernels/rows.js';
+import {
+  MIN_SIMD_ROW_LENGTH,
+  type SimdBlockKernel,
+  simdMean,
+  simdNorm,
+  simdStd,
+  simdSum,
+  simdVar,
+} from '../jobs/kernels/rows-simd.js';
 import type { DatasetShape, RowOp, WholeDataset } from './op.js';
 
 const ExprParamsSchema = Type.Object(
@@ -40,6 +50,41 @@ interface ExprTask {
   readonly usesRow: boolean;
   readonly v: Float64Array;
   readonly args: Float64Array;
+  /** The built-in reduction the expression is, if it is exactly one (see BUILTIN_REDUCTIONS). */
+  readonly builtin: BuiltinName | undefined;
+  /** What the built-in kernels read: the expression's reductions use NumPy's defaults. */
+  readonly ddof: 0;
+  readonly ord: 2;
+}
+
+/**
+ * Expressions that are exactly a built-in op run on that op's kernels, SIMD included: the same
+ * answer (NumPy's, pairwise sums alike), and `sum(x)` is then as fast as `{"op": "sum"}`.
+ */
+const BUILTIN_REDUCTIONS = {
+  sum: ROW_KERNELS.sum,
+  mean: ROW_KERNELS.mean,
+  var: ROW_KERNELS.var,
+  std: ROW_KERNELS.std,
+  norm: ROW_KERNELS.norm,
+} as const;
+type BuiltinName = keyof typeof BUILTIN_REDUCTIONS;
+
+const BUILTIN_SIMD: Readonly<Record<BuiltinName, SimdBlockKernel<ExprTask>>> = {
+  sum: simdSum,
+  mean: simdMean,
+  var: simdVar,
+  std: simdStd,
+  norm: (k, p, rows, n, stride, params, v, out) => simdNorm(params)!(k, p, rows, n, stride, params, v, out),
+};
+
+/** `sum(x)`, `x.sum()`, `x.ravel().sum()` and the like, spaces aside; undefined for anything else. */
+function builtinOf(text: string): BuiltinName | undefined {
+  const match =
+    /^(?:(sum|mean|var|std|norm)\(x(?:\.(?:ravel|flatten)\(\))?\)|x(?:\.(?:ravel|flatten)\(\))?\.(sum|mean|var|std)\(\))$/.exec(
+      text.replace(/\s+/g, ''),
+    );
+  return (match?.[1] ?? match?.[2]) as BuiltinName | undefined;
 }
 
 function compile(params: Params, dataset: DatasetShape): CompiledExpr {
@@ -98,6 +143,9 @@ export const exprOp: RowOp<Params, ExprTask> = {
       usesRow: compiled.usesRow,
       v: params.vector === undefined ? NO_VECTOR : shared(params.vector),
       args: Float64Array.from(Object.values(params.args ?? {})),
+      builtin: dataset.rowLength > 0 ? builtinOf(params.expr) : undefined,
+      ddof: 0,
+      ord: 2,
     };
   },
   rowCost(params, dataset) {
@@ -108,7 +156,10 @@ export const exprOp: RowOp<Params, ExprTask> = {
   },
   readsRows: (task) => task.usesRow,
   readsWholeDataset: (task) => task.usesData,
+  simd: (task, n) =>
+    task.builtin !== undefined && n >= MIN_SIMD_ROW_LENGTH ? BUILTIN_SIMD[task.builtin] : undefined,
   js(src, off, rows, n, task, out, slot, firstRow, whole) {
-    exprKernel(task.source)(src, off, rows, n, firstRow, envOf(task, whole), out, slot);
+    if (task.builtin !== undefined) BUILTIN_REDUCTIONS[task.builtin](src, off, rows, n, task, out, slot);
+    else exprKernel(task.source)(src, off, rows, n, firstRow, envOf(task, whole), out, slot);
   },
 };
