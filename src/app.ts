@@ -6,7 +6,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { bearerAuth } from './auth.js';
 import type { Config } from './config.js';
 import { preloadDatasets } from './datasets/preload.js';
-import { ReclaimBatcher } from './datasets/reclaim-batcher.js';
 import { DatasetStore } from './datasets/store.js';
 import { errorHandler } from './error-handler.js';
 import { ServiceUnavailable } from './errors.js';
@@ -18,7 +17,7 @@ import { MemoryBudget } from './memory.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { openapiOptions } from './openapi.js';
 import { allOps } from './ops/registry.js';
-import { Reclaimer } from './reclaim.js';
+import { ReclaimBatcher, Reclaimer } from './reclaim.js';
 import datasetRoutes from './routes/datasets.js';
 import docsRoutes from './routes/docs.js';
 import healthRoutes from './routes/health.js';
@@ -93,6 +92,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     store,
     budget,
     pool,
+    reclaimer,
     metrics,
     log: app.log,
     maxRunningJobs: config.maxRunningJobs,
@@ -191,6 +191,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     sendIdleSeconds: config.sendIdleTimeoutSeconds,
     uploads,
   });
-  await app.register(jobRoutes, { engine, closing: closing.signal });
+  await app.register(jobRoutes, {
+    engine,
+    closing: closing.signal,
+    sendIdleSeconds: config.sendIdleTimeoutSeconds,
+  });
   return app;
 }
