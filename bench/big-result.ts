@@ -27,12 +27,13 @@ let res = await fetch(`${base}/v1/datasets?dtype=float64&shape=${ROWS}`, {
   body: new Uint8Array(data.buffer),
 });
 const { id } = (await res.json()) as { id: string };
-res = await fetch(`${base}/v1/datasets/${id}/jobs?wait=600`, {
+res = await fetch(`${base}/v1/datasets/${id}/jobs?wait=60`, {
   method: 'POST',
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify({ op: 'sum' }),
 });
 const job = (await res.json()) as { id: string; status: string };
+if (job.status !== 'succeeded') throw new Error(`the job answered ${res.status}: ${JSON.stringify(job)}`);
 
 function download(format: string): Promise<{ status: number; bytes: number }> {
   return new Promise((resolve, reject) => {
