@@ -6,7 +6,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { bearerAuth } from './auth.js';
 import type { Config } from './config.js';
 import { preloadDatasets } from './datasets/preload.js';
-import { ReclaimBatcher } from './datasets/reclaim-batcher.js';
 import { DatasetStore } from './datasets/store.js';
 import { errorHandler } from './error-handler.js';
 import { ServiceUnavailable } from './errors.js';
@@ -19,7 +18,7 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { openapiOptions } from './openapi.js';
 import { allOps } from './ops/registry.js';
 import { DurableDatasets } from './persistence/durable-datasets.js';
-import { Reclaimer } from './reclaim.js';
+import { ReclaimBatcher, Reclaimer } from './reclaim.js';
 import datasetRoutes from './routes/datasets.js';
 import docsRoutes from './routes/docs.js';
 import healthRoutes from './routes/health.js';
@@ -100,6 +99,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     store,
     budget,
     pool,
+    reclaimer,
     metrics,
     log: app.log,
     maxRunningJobs: config.maxRunningJobs,
@@ -224,7 +224,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     uploads,
     durable,
   });
-  await app.register(jobRoutes, { engine, closing: closing.signal });
+  await app.register(jobRoutes, {
+    engine,
+    closing: closing.signal,
+    sendIdleSeconds: config.sendIdleTimeoutSeconds,
+  });
   // With ROWPOOL_KERNELS=off the routes do not exist (404) and op "kernel" is refused (400).
   if (config.kernelsEnabled) {
     await app.register(kernelRoutes, {

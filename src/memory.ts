@@ -63,3 +63,49 @@ export class MemoryBudget {
     };
   }
 }
+
+/** A reservation whose bytes readers can hold on to after its owner has released it. */
+export interface HoldableReservation extends Reservation {
+  /** A hold that keeps the bytes counted until it is released (released twice is harmless). */
+  hold(): Reservation;
+}
+
+/**
+ * Wraps `reservation` so its bytes are released only once the owner has released the wrapper and
+ * every hold has been released, in whatever order. When a hold outlives the owner, `onFreed` runs
+ * with the bytes as the last hold goes, so whoever returns freed memory hears of them then. A
+ * reservation wrapped already is returned as it is.
+ */
+export function holdable(reservation: Reservation, onFreed: (bytes: number) => void): HoldableReservation {
+  if ('hold' in reservation) return reservation as HoldableReservation;
+  let holds = 0;
+  let ownerReleased = false;
+  let outlived = false;
+  const free = () => {
+    if (!ownerReleased || holds > 0) return;
+    reservation.release();
+    if (outlived) onFreed(reservation.bytes);
+  };
+  return {
+    bytes: reservation.bytes,
+    release() {
+      if (ownerReleased) return;
+      ownerReleased = true;
+      outlived = holds > 0;
+      free();
+    },
+    hold() {
+      holds++;
+      let released = false;
+      return {
+        bytes: reservation.bytes,
+        release() {
+          if (released) return;
+          released = true;
+          holds--;
+          free();
+        },
+      };
+    },
+  };
+}

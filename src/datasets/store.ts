@@ -82,6 +82,10 @@ export class DatasetStore {
     return entry.dataset;
   }
 
+  has(id: string): boolean {
+    return this.#datasets.has(id);
+  }
+
   list(): Dataset[] {
     return [...this.#datasets.values()].map((e) => e.dataset);
   }

@@ -35,6 +35,8 @@ export function sendCounted(
         const next = await source.next();
         if (!next.done) pushed += next.value.byteLength;
         this.push(next.done ? null : next.value);
+        // Time spent making the chunk (formatting a result's text) is the server's, not the reader's.
+        lastProgress = Date.now();
       } catch (err) {
         this.destroy(err as Error);
       }

@@ -10,11 +10,12 @@ import { DTYPE_INFO } from '../datasets/dtypes.js';
 import type { Dataset, DatasetStore } from '../datasets/store.js';
 import { InvalidJob, JobNotFound, ServiceUnavailable } from '../errors.js';
 import { readInt64 } from '../int64.js';
-import type { MemoryBudget, Reservation } from '../memory.js';
+import { holdable, type MemoryBudget, type Reservation } from '../memory.js';
 import type { Metrics } from '../metrics.js';
 import type { OpContext } from '../ops/op.js';
 import { validateParams } from '../ops/params.js';
 import { opNamed } from '../ops/registry.js';
+import type { ReclaimBatcher } from '../reclaim.js';
 import { BatchTop } from './batch-top.js';
 import { planChunks } from './chunks.js';
 import { hasChunksLeft, heldBytes, type Job, type JobRecord, type JobResult, releaseAll } from './job.js';
@@ -25,9 +26,6 @@ import { type EndStatus, isEnded, type JobStatus } from './status.js';
 import { CANCEL, type ChunkTask, CONTROL_BYTES, chunkTask, ROWS_DONE } from './task.js';
 import { topK } from './topk.js';
 import { VectorSlotAreas } from './vector-slots.js';
-
-/** Results smaller than this are left to the next ordinary garbage collection. */
-const RECLAIM_MIN_BYTES = 16 * 2 ** 20;
 
 /** A job request as the route has validated it against the request schema. */
 export interface JobRequest {
@@ -41,6 +39,8 @@ export interface EngineOptions {
   readonly store: DatasetStore;
   readonly budget: MemoryBudget;
   readonly pool: RowPool;
+  /** Told the bytes of every result freed, so a burst of deletes costs one collection. */
+  readonly reclaimer: ReclaimBatcher;
   readonly metrics: Metrics;
   readonly log: FastifyBaseLogger;
   /** Jobs that may run at once; the rest wait in order (default: one per pool thread). */
@@ -117,7 +117,8 @@ export class JobEngine {
     opts.budget.setEvictor({
       evictable: () => this.#retention.evictableBytes,
       evict: (bytes) => {
-        if (this.#retention.evict(bytes) > 0) opts.pool.reclaim();
+        const freed = this.#retention.evict(bytes);
+        if (freed > 0) opts.reclaimer.freed(freed);
       },
     });
   }
@@ -274,8 +275,7 @@ export class JobEngine {
     this.#retention.drop(job);
     releaseAll(job);
     this.#jobs.delete(job.id);
-    // A full collection costs tens of milliseconds: worth it to return a large result at once only.
-    if (held >= RECLAIM_MIN_BYTES) this.#opts.pool.reclaim();
+    if (held > 0) this.#opts.reclaimer.freed(held);
   }
 
   /** Resolves when the job ends or after `seconds`, whichever comes first. */
@@ -299,6 +299,26 @@ export class JobEngine {
   result(record: JobRecord): JobResult {
     const job = this.#job(record.id);
     return { dtype: job.op.result, buffer: job.result?.buffer, top: job.topResult, batch: job.batchResult };
+  }
+
+  /**
+   * The job's result and a hold on its memory, for a download: the bytes stay counted in the budget
+   * until the hold is released, even should the job be deleted or evicted meanwhile.
+   */
+  holdResult(record: JobRecord): { result: JobResult; hold: Reservation } {
+    const job = this.#job(record.id);
+    const freed = (bytes: number) => this.#opts.reclaimer.freed(bytes);
+    let hold: Reservation = { bytes: 0, release() {} };
+    if (job.result !== undefined) {
+      const shared = holdable(job.result.reservation, freed);
+      job.result.reservation = shared;
+      hold = shared.hold();
+    } else if (job.topReservation !== undefined) {
+      const shared = holdable(job.topReservation, freed);
+      job.topReservation = shared;
+      hold = shared.hold();
+    }
+    return { result: this.result(job), hold };
   }
 
   get resultBytes(): number {
@@ -398,8 +418,10 @@ export class JobEngine {
       if (job.status === 'running' && job.inFlight === 0 && !hasChunksLeft(job)) {
         this.#succeed(job);
       } else if (isEnded(job.status) && job.inFlight === 0 && job.status !== 'succeeded') {
-        // A cancelled chunk may have held the last worker-side handle on a deleted dataset.
-        this.#opts.pool.reclaim();
+        // The workers saw the dropped result, and a cancelled chunk may have held the last handle on
+        // a deleted dataset, after the collection its delete asked for.
+        const gone = this.#opts.store.has(dataset.id) ? 0 : dataset.bytes;
+        this.#opts.reclaimer.freed((job.rows.end - job.rows.start) * 8 + gone);
       }
       this.#pump();
     }

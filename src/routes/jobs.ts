@@ -1,7 +1,7 @@
-import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { InsufficientMemory, InvalidJob, JobNotSucceeded, JsonOnly, NotAcceptable } from '../errors.js';
+import { sendCounted } from '../http/counted-send.js';
 import type { JobEngine } from '../jobs/engine.js';
 import { resultCsv, resultJson, resultNpy } from '../jobs/result-format.js';
 import { isEnded, JOB_STATUSES } from '../jobs/status.js';
@@ -23,6 +23,8 @@ export interface JobRoutesOptions {
   readonly engine: JobEngine;
   /** Aborted when the server begins to close: event streams end then. */
   readonly closing: AbortSignal;
+  /** ROWPOOL_SEND_IDLE_TIMEOUT: a result reader that takes nothing this long is cut off. */
+  readonly sendIdleSeconds: number;
 }
 
 const NPY_TYPE = 'application/x-npy';
@@ -37,7 +39,10 @@ const NOT_ACCEPTABLE = {
   example: errorBody(new NotAcceptable()),
 };
 
-const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, { engine, closing }) => {
+const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (
+  app,
+  { engine, closing, sendIdleSeconds },
+) => {
   const ops = allOps();
 
   app.post(
@@ -262,7 +267,6 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, { eng
     async (request, reply) => {
       const job = engine.get(request.params.id);
       if (job.status !== 'succeeded') throw new JobNotSucceeded(job.id, job.status);
-      const result = engine.result(job);
       const rows = job.rows.end - job.rows.start;
       const { format } = request.query;
       const type =
@@ -276,14 +280,19 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app, { eng
           `attachment; filename="${job.id}.${type === NPY_TYPE ? 'npy' : 'csv'}"`,
         );
       }
-      const body =
+      // The hold keeps the result counted until the download ends, even should the job be deleted.
+      const { result, hold } = engine.holdResult(job);
+      const pieces =
         type === NPY_TYPE
           ? resultNpy(result, rows)
           : type === 'text/csv'
             ? resultCsv(result, rows)
             : resultJson(job.id, result, rows);
-      // Sent as a stream of ready-made chunks: the response schema describes it for OpenAPI only.
-      return reply.type(type).send(Readable.from(body, { objectMode: false }));
+      function* bytes() {
+        for (const piece of pieces) yield typeof piece === 'string' ? Buffer.from(piece) : piece;
+      }
+      // Sent a piece at a time as the socket drains: the response schema describes it for OpenAPI only.
+      return sendCounted(reply.type(type), bytes(), hold, sendIdleSeconds);
     },
   );
 

@@ -88,9 +88,10 @@ export async function worstHealthz(port: number, during: Promise<unknown>): Prom
   await fetch(`http://127.0.0.1:${port}/healthz`);
   let worst = 0;
   let running = true;
-  void during.finally(() => {
+  const stop = () => {
     running = false;
-  });
+  };
+  during.then(stop, stop);
   while (running) {
     const start = performance.now();
     await fetch(`http://127.0.0.1:${port}/healthz`);
