@@ -68,7 +68,9 @@ export class ClusterJobs {
       throw new InvalidJob(`rows.start (${start}) is after rows.end (${end}); the range is end-exclusive`);
     }
     const top =
-      request.top === undefined ? undefined : { k: request.top.k, largest: request.top.largest ?? op.largestFirst };
+      request.top === undefined
+        ? undefined
+        : { k: request.top.k, largest: request.top.largest ?? op.largestFirst };
     const reservation = this.budget.reserve((end - start) * 8, "the job's result");
     const job: ClusterJob = {
       id: randomUUID(),
@@ -105,7 +107,9 @@ export class ClusterJobs {
     if (page.cursor !== undefined) {
       const match = /^job:(\d+)$/.exec(Buffer.from(page.cursor, 'base64url').toString());
       if (match === null) {
-        throw new InvalidJob(`cursor "${page.cursor}" is not one this server gave; pass nextCursor back as it came`);
+        throw new InvalidJob(
+          `cursor "${page.cursor}" is not one this server gave; pass nextCursor back as it came`,
+        );
       }
       before = Number(match[1]);
     }
@@ -178,7 +182,11 @@ export class ClusterJobs {
         this.gatherOptions,
       );
       if (isEnded(job.status)) return;
-      if (job.top === undefined) job.buffer = assemble(replies, parts.map((p) => p.rows));
+      if (job.top === undefined)
+        job.buffer = assemble(
+          replies,
+          parts.map((p) => p.rows),
+        );
       else job.topResult = merge(replies.map(decodeTop), parts, job.top);
       this.#end(job, 'succeeded');
     } catch (err) {
@@ -217,7 +225,10 @@ export class ClusterJobs {
 }
 
 /** The shards' per-row values, 8 bytes a row, one after the other in row order. */
-function assemble(replies: readonly Uint8Array[], rows: readonly { start: number; end: number }[]): SharedArrayBuffer {
+function assemble(
+  replies: readonly Uint8Array[],
+  rows: readonly { start: number; end: number }[],
+): SharedArrayBuffer {
   const total = rows.reduce((n, r) => n + (r.end - r.start) * 8, 0);
   const buffer = new SharedArrayBuffer(total);
   const out = new Uint8Array(buffer);

@@ -45,7 +45,11 @@ export class ClusterNode {
     const { membership, datasets } = await openBuckets(
       nc,
       { id: config.nodeId, url: config.advertiseUrl, memoryLimit },
-      { streamReplicas: config.streamReplicas, memberTtlMs: config.memberTtlMs, maxShardBytes: config.shardBytes },
+      {
+        streamReplicas: config.streamReplicas,
+        memberTtlMs: config.memberTtlMs,
+        maxShardBytes: config.shardBytes,
+      },
     );
     const holdings = new ShardHoldings(config.nodeId, config.replicas, datasets, deps.store, deps.budget);
     const jobs = new ClusterJobs(nc, datasets, deps.budget, {

@@ -19,7 +19,11 @@ export function encodeTask(task: ShardTask): Uint8Array {
  * with its per-row values (raw little-endian, 8 bytes a row) or its top-k as JSON with shard-local
  * row indices. The local job is forgotten once answered: the coordinator keeps the record.
  */
-export async function runShardTask(engine: JobEngine, storeId: string, payload: Uint8Array): Promise<Uint8Array> {
+export async function runShardTask(
+  engine: JobEngine,
+  storeId: string,
+  payload: Uint8Array,
+): Promise<Uint8Array> {
   const task = JSON.parse(new TextDecoder().decode(payload)) as ShardTask;
   const job = engine.submit(storeId, task as JobRequest);
   try {
@@ -39,6 +43,9 @@ export async function runShardTask(engine: JobEngine, storeId: string, payload: 
 }
 
 export function decodeTop(reply: Uint8Array): TopK {
-  const wire = JSON.parse(new TextDecoder().decode(reply)) as { indices: number[]; values: (number | string)[] };
+  const wire = JSON.parse(new TextDecoder().decode(reply)) as {
+    indices: number[];
+    values: (number | string)[];
+  };
   return { indices: wire.indices, values: wire.values.map(Number) };
 }

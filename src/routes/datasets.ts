@@ -175,7 +175,10 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
           upload.end();
         }
         metrics.ingestedBytes.inc({ format }, stored.bytes);
-        request.log.info({ datasetId: stored.id, bytes: stored.bytes, format }, 'dataset stored in the cluster');
+        request.log.info(
+          { datasetId: stored.id, bytes: stored.bytes, format },
+          'dataset stored in the cluster',
+        );
         return reply.code(201).header('location', `/v1/datasets/${stored.id}`).send(stored);
       }
       let dataset: ReturnType<typeof store.add>;
@@ -251,7 +254,9 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       },
     },
     async (request) =>
-      opts.cluster === undefined ? datasetInfo(store.get(request.params.id)) : opts.cluster.info(request.params.id),
+      opts.cluster === undefined
+        ? datasetInfo(store.get(request.params.id))
+        : opts.cluster.info(request.params.id),
   );
 
   app.get(

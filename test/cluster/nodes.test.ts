@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { sampleBytes } from '../helpers/arrays.js';
 import { testConfig } from '../helpers/app.js';
+import { sampleBytes } from '../helpers/arrays.js';
 import { npyFile } from '../helpers/npy.js';
 import { type NatsServer, natsSkipReason, startNatsServer } from './nats-server.js';
 
