@@ -4,6 +4,9 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { bearerAuth } from './auth.js';
+import { ClusterCatalog } from './cluster/catalog.js';
+import { registerClusterMetrics } from './cluster/metrics.js';
+import { ClusterNode } from './cluster/node.js';
 import type { Config } from './config.js';
 import { preloadDatasets } from './datasets/preload.js';
 import { DatasetStore } from './datasets/store.js';
@@ -50,6 +53,8 @@ export interface Rowpool {
   readonly pool: RowPool;
   readonly engine: JobEngine;
   readonly metrics: Metrics;
+  /** With ROWPOOL_NATS_URL: this node's part in the cluster. */
+  readonly cluster: ClusterNode | undefined;
   /** Loads the datasets kept in ROWPOOL_DATA_DIR, then ROWPOOL_PRELOAD, then reports ready. */
   start(): Promise<void>;
   /** Stops taking uploads and jobs, lets running jobs finish within the grace period, cancels the rest. */
@@ -122,6 +127,11 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     );
     pool.reclaim();
   });
+  const cluster =
+    config.cluster === undefined
+      ? undefined
+      : await ClusterNode.open(config.cluster, config.memoryLimit, { store, budget, engine, log: app.log });
+  if (cluster !== undefined) registerClusterMetrics(metrics.registry, cluster);
   const closing = new AbortController();
   app.decorate('rowpool', {
     config,
@@ -131,8 +141,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     pool,
     engine,
     metrics,
+    cluster,
     async start() {
       await pool.warmUp();
+      await cluster?.start();
       for (const dataset of (await durable?.restore(store, budget)) ?? []) {
         app.log.info({ datasetId: dataset.id, name: dataset.name, bytes: dataset.bytes }, 'dataset restored');
       }
@@ -159,6 +171,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     closing.abort();
   });
   app.addHook('onClose', async () => {
+    await cluster?.close();
     await pool.close();
   });
 
@@ -201,7 +214,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(healthRoutes, {
     notReadyReason: () =>
       phase === 'ready'
-        ? undefined
+        ? cluster?.notReadyReason()
         : phase === 'starting'
           ? 'starting: the pool, stored or preloaded datasets are not ready yet'
           : 'shutting down',
@@ -223,9 +236,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     sendIdleSeconds: config.sendIdleTimeoutSeconds,
     uploads,
     durable,
+    cluster: cluster === undefined ? undefined : new ClusterCatalog(cluster.datasets),
   });
   await app.register(jobRoutes, {
-    engine,
+    engine: cluster?.jobs ?? engine,
     closing: closing.signal,
     sendIdleSeconds: config.sendIdleTimeoutSeconds,
   });

@@ -38,6 +38,26 @@ export interface Config {
   readonly kernelTimeoutSeconds: number;
   /** Where datasets are kept on disk so they outlive the process; unset, they live in memory only. */
   readonly dataDir?: string;
+  /** Set by ROWPOOL_NATS_URL: this process is one node of a cluster sharing NATS JetStream. */
+  readonly cluster?: ClusterConfig;
+}
+
+export interface ClusterConfig {
+  readonly natsUrl: string;
+  /** Unique among the nodes; its shard ownership follows from it. */
+  readonly nodeId: string;
+  /** Where the other nodes and clients reach this node's HTTP API, as announced in its heartbeat. */
+  readonly advertiseUrl: string;
+  /** Nodes that hold each shard in memory. */
+  readonly replicas: number;
+  /** JetStream replicas of the buckets: at most the NATS servers in the cluster. */
+  readonly streamReplicas: number;
+  readonly shardBytes: number;
+  readonly heartbeatMs: number;
+  /** A node whose heartbeat is older than this is gone, and its shards move. */
+  readonly memberTtlMs: number;
+  /** How long one attempt of a shard's part of a job may take before it is asked of the next owner. */
+  readonly shardTimeoutMs: number;
 }
 
 export interface PreloadEntry {
@@ -165,13 +185,30 @@ function directory(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return path.resolve(raw.trim());
 }
 
-/** Clustering is refused until it is there, rather than a node silently running alone. */
-function refuseCluster(env: NodeJS.ProcessEnv): void {
+function clusterConfig(env: NodeJS.ProcessEnv, port: number): ClusterConfig | undefined {
   const raw = env.ROWPOOL_NATS_URL;
-  if (raw === undefined || raw.trim() === '') return;
-  throw new ConfigError(
-    'ROWPOOL_NATS_URL is set, but this build of rowpool runs as a single node only; unset it (use ROWPOOL_DATA_DIR for datasets that outlive the process)',
-  );
+  if (raw === undefined || raw.trim() === '') return undefined;
+  if (env.ROWPOOL_DATA_DIR !== undefined && env.ROWPOOL_DATA_DIR.trim() !== '') {
+    throw new ConfigError(
+      'ROWPOOL_NATS_URL and ROWPOOL_DATA_DIR are both set; a cluster keeps its datasets in JetStream, so unset ROWPOOL_DATA_DIR',
+    );
+  }
+  const nodeId = (env.ROWPOOL_NODE_ID ?? '').trim() || os.hostname();
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(nodeId)) {
+    throw new ConfigError(`ROWPOOL_NODE_ID must be 1 to 64 letters, digits, - or _, got "${nodeId}"`);
+  }
+  const heartbeatMs = integer(env, 'ROWPOOL_HEARTBEAT_MS', 1000, 50, 60_000);
+  return {
+    natsUrl: raw.trim(),
+    nodeId,
+    advertiseUrl: (env.ROWPOOL_ADVERTISE_URL ?? '').trim() || `http://${os.hostname()}:${port}`,
+    replicas: integer(env, 'ROWPOOL_REPLICAS', 1, 1, 16),
+    streamReplicas: integer(env, 'ROWPOOL_NATS_REPLICAS', 1, 1, 5),
+    shardBytes: byteSize(env, 'ROWPOOL_SHARD_BYTES', 64 * 2 ** 20),
+    heartbeatMs,
+    memberTtlMs: integer(env, 'ROWPOOL_MEMBER_TTL_MS', heartbeatMs * 3, heartbeatMs * 2, 600_000),
+    shardTimeoutMs: integer(env, 'ROWPOOL_SHARD_TIMEOUT_MS', 60_000, 100, 3_600_000),
+  };
 }
 
 function token(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -182,15 +219,15 @@ function token(env: NodeJS.ProcessEnv, name: string): string | undefined {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const port = integer(env, 'PORT', 3000, 0, 65535);
   const logLevel = env.LOG_LEVEL === undefined || env.LOG_LEVEL === '' ? 'info' : env.LOG_LEVEL;
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
-  refuseCluster(env);
   const threads = integer(env, 'ROWPOOL_THREADS', os.availableParallelism(), 1, 1024);
   return {
     host: env.HOST === undefined || env.HOST === '' ? '127.0.0.1' : env.HOST,
-    port: integer(env, 'PORT', 3000, 0, 65535),
+    port,
     logLevel: logLevel as LogLevel,
     memoryLimit: byteSize(env, 'ROWPOOL_MEMORY_LIMIT', defaultMemoryLimit()),
     threads,
@@ -210,5 +247,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // AbortSignal.timeout takes at most 2^31 - 1 ms, a little over 24 days.
     kernelTimeoutSeconds: integer(env, 'ROWPOOL_KERNEL_TIMEOUT', 60, 1, 2_000_000),
     dataDir: directory(env, 'ROWPOOL_DATA_DIR'),
+    cluster: clusterConfig(env, port),
   };
 }

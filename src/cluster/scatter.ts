@@ -17,6 +17,14 @@ export interface GatherOptions {
   readonly timeoutMs: number;
   /** Attempts per shard; each after the first goes to whichever owner answers then. */
   readonly attempts: number;
+  /** Pause before an attempt after the first: a lost owner's shards need a moment to load elsewhere. */
+  readonly retryDelayMs: number;
+}
+
+/** One shard's part of a call. */
+export interface ShardRequest {
+  readonly index: number;
+  readonly payload: Uint8Array;
 }
 
 /**
@@ -28,10 +36,10 @@ export interface GatherOptions {
 export async function gather(
   nc: NatsConnection,
   datasetId: string,
-  requests: readonly Uint8Array[],
+  requests: readonly ShardRequest[],
   opts: GatherOptions,
 ): Promise<Uint8Array[]> {
-  return Promise.all(requests.map((payload, index) => ask(nc, datasetId, index, payload, opts)));
+  return Promise.all(requests.map(({ index, payload }) => ask(nc, datasetId, index, payload, opts)));
 }
 
 async function ask(
@@ -43,6 +51,7 @@ async function ask(
 ): Promise<Uint8Array> {
   let last = '';
   for (let attempt = 1; attempt <= opts.attempts; attempt++) {
+    if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, opts.retryDelayMs));
     try {
       const reply = await nc.request(shardSubject(datasetId, index), payload, { timeout: opts.timeoutMs });
       const failure = reply.headers?.get(ERROR_HEADER);

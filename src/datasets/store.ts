@@ -149,7 +149,7 @@ export class DatasetStore {
   }
 }
 
-export function datasetInfo(d: Dataset): DatasetInfo {
+export function datasetInfo(d: DatasetInfo): DatasetInfo {
   return {
     id: d.id,
     name: d.name,

@@ -3,6 +3,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import type { ClusterCatalog } from '../cluster/catalog.js';
 import { SUPPORTED_DTYPES_TEXT } from '../datasets/dtypes.js';
 import {
   checkUploadQuery,
@@ -14,7 +15,7 @@ import {
   uploadMediaEntries,
 } from '../datasets/formats.js';
 import { npyHeaderFor } from '../datasets/npy.js';
-import { type DatasetStore, datasetInfo, newDatasetIdentity } from '../datasets/store.js';
+import { type DatasetInfo, type DatasetStore, datasetInfo, newDatasetIdentity } from '../datasets/store.js';
 import {
   BodyTooLarge,
   InsufficientMemory,
@@ -58,6 +59,8 @@ export interface DatasetRoutesOptions {
   readonly uploads: InFlightUploads;
   /** ROWPOOL_DATA_DIR: datasets are on disk before an upload or a delete is answered. */
   readonly durable?: DurableDatasets;
+  /** ROWPOOL_NATS_URL: datasets are sharded into JetStream and listed from there, on every node. */
+  readonly cluster?: ClusterCatalog;
 }
 
 /** Largest slice of a dataset handed to the socket at once when downloading: views, never copies. */
@@ -162,6 +165,22 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       const { filled, format } = uploaded;
       const name = uploaded.name ?? request.query.name ?? null;
       const identity = newDatasetIdentity();
+      if (opts.cluster !== undefined) {
+        let stored: DatasetInfo;
+        try {
+          stored = await opts.cluster.put(identity, filled, name);
+        } finally {
+          // The owners load the shards from JetStream; this node only held the upload on its way.
+          filled.reservation.release();
+          upload.end();
+        }
+        metrics.ingestedBytes.inc({ format }, stored.bytes);
+        request.log.info(
+          { datasetId: stored.id, bytes: stored.bytes, format },
+          'dataset stored in the cluster',
+        );
+        return reply.code(201).header('location', `/v1/datasets/${stored.id}`).send(stored);
+      }
       let dataset: ReturnType<typeof store.add>;
       try {
         // Written while still counted as an upload in flight, so a shutdown waits for the write.
@@ -214,8 +233,7 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       },
     },
     async (request) => ({
-      datasets: store
-        .list()
+      datasets: (opts.cluster === undefined ? store.list() : await opts.cluster.list())
         .filter((d) => request.query.name === undefined || d.name === request.query.name)
         .map(datasetInfo),
       memory: { limitBytes: budget.limit, usedBytes: budget.used, freeBytes: budget.free },
@@ -235,7 +253,10 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
         },
       },
     },
-    async (request) => datasetInfo(store.get(request.params.id)),
+    async (request) =>
+      opts.cluster === undefined
+        ? datasetInfo(store.get(request.params.id))
+        : opts.cluster.info(request.params.id),
   );
 
   app.get(
@@ -256,6 +277,23 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       },
     },
     async (request, reply) => {
+      if (opts.cluster !== undefined) {
+        const { cluster } = opts;
+        const dataset = await cluster.get(request.params.id);
+        const header = npyHeaderFor(dataset.dtype, dataset.shape);
+        async function* parts() {
+          yield header;
+          yield* cluster.bytes(dataset);
+        }
+        // One shard at a time is in memory while it is sent: that much is counted for the download.
+        const largest = Math.max(0, ...dataset.shards.map((s) => s.bytes));
+        const reservation = budget.reserve(largest, 'a shard of the download');
+        reply
+          .type(NPY_MEDIA_TYPE)
+          .header('content-length', header.length + dataset.bytes)
+          .header('content-disposition', `attachment; filename="${dataset.id}.npy"`);
+        return sendCounted(reply, parts(), reservation, opts.sendIdleSeconds);
+      }
       // The hold keeps the bytes counted until the download ends, even should the dataset be deleted.
       const { dataset, hold } = store.hold(request.params.id);
       const header = npyHeaderFor(dataset.dtype, dataset.shape);
@@ -289,6 +327,11 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
     },
     async (request, reply) => {
       const { id } = request.params;
+      if (opts.cluster !== undefined) {
+        await opts.cluster.delete(id);
+        request.log.info({ datasetId: id }, 'dataset deleted from the cluster');
+        return reply.code(204).send(null);
+      }
       if (opts.durable !== undefined) {
         store.get(id);
         await opts.durable.remove(id);

@@ -2,7 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { InsufficientMemory, InvalidJob, JobNotSucceeded, JsonOnly, NotAcceptable } from '../errors.js';
 import { sendCounted } from '../http/counted-send.js';
-import type { JobEngine } from '../jobs/engine.js';
+import type { JobEngine, JobRequest } from '../jobs/engine.js';
+import type { JobRecord } from '../jobs/job.js';
 import { resultCsv, resultJson, resultNpy } from '../jobs/result-format.js';
 import { isEnded, JOB_STATUSES } from '../jobs/status.js';
 import { allOps } from '../ops/registry.js';
@@ -19,8 +20,16 @@ import {
 } from '../schemas/jobs.js';
 import { jobView } from './job-view.js';
 
+/** What the routes ask of the jobs: the engine, or in a cluster the jobs this node coordinates. */
+export type JobService = Pick<
+  JobEngine,
+  'get' | 'list' | 'cancel' | 'remove' | 'waitFor' | 'result' | 'holdResult'
+> & {
+  submit(datasetId: string, request: JobRequest): JobRecord | Promise<JobRecord>;
+};
+
 export interface JobRoutesOptions {
-  readonly engine: JobEngine;
+  readonly engine: JobService;
   /** Aborted when the server begins to close: event streams end then. */
   readonly closing: AbortSignal;
   /** ROWPOOL_SEND_IDLE_TIMEOUT: a result reader that takes nothing this long is cut off. */
@@ -87,7 +96,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (
       },
     },
     async (request, reply) => {
-      const job = engine.submit(request.params.id, request.body);
+      const job = await engine.submit(request.params.id, request.body);
       reply.header('location', `/v1/jobs/${job.id}`);
       const wait = request.query.wait ?? 0;
       if (wait > 0) await engine.waitFor(job, wait);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openBuckets } from '../../src/cluster/buckets.js';
 import { ShardHoldings, shardKey } from '../../src/cluster/shard-holdings.js';
 import { arrayBytes } from '../../src/datasets/shared-array.js';
+import { DatasetStore } from '../../src/datasets/store.js';
 import { MemoryBudget } from '../../src/memory.js';
 import { sampleBytes } from '../helpers/arrays.js';
 import { type NatsServer, natsSkipReason, startNatsServer } from './nats-server.js';
@@ -47,14 +48,18 @@ describe.skipIf(skip !== undefined)('shard ownership', () => {
     expect(stored.shards).toHaveLength(6);
     const tables = await datasets.list();
     const nodes = ['a', 'b', 'c'];
-    const holdings = nodes.map((id) => new ShardHoldings(id, 1, datasets, new MemoryBudget(2 ** 20)));
+    const holdings = nodes.map(
+      (id) => new ShardHoldings(id, 1, datasets, new DatasetStore(), new MemoryBudget(2 ** 20)),
+    );
     await Promise.all(holdings.map((h) => h.reconcile(nodes, tables)));
     const heldKeys = holdings.flatMap((h) => h.held().map((s) => shardKey(s.datasetId, s.index)));
     expect(heldKeys.sort()).toEqual(stored.shards.map((s) => shardKey(stored.id, s.index)).sort());
     for (const h of holdings) {
       for (const s of h.held()) {
         const want = data.subarray(s.start * 800, s.end * 800);
-        expect(Buffer.from(arrayBytes(s)).equals(Buffer.from(want))).toBe(true);
+        const local = h.store.get(s.storeId);
+        expect(local.shape).toEqual([s.end - s.start, 100]);
+        expect(Buffer.from(arrayBytes(local)).equals(Buffer.from(want))).toBe(true);
       }
     }
 
@@ -63,10 +68,11 @@ describe.skipIf(skip !== undefined)('shard ownership', () => {
     await Promise.all([a.reconcile(['a', 'b'], tables), b.reconcile(['a', 'b'], tables)]);
     expect(a.held().length + b.held().length).toBe(6);
     const usedBefore = a.budget.used;
-    expect(usedBefore).toBe(a.held().reduce((n, s) => n + s.bytes, 0));
+    expect(usedBefore).toBe(a.held().reduce((n, s) => n + (s.end - s.start) * 800, 0));
+    expect(a.store.count).toBe(a.held().length);
 
     // a alone with room for two shards: it holds two and reports the rest, with the reason.
-    const small = new ShardHoldings('a', 1, datasets, new MemoryBudget(2 * 8000));
+    const small = new ShardHoldings('a', 1, datasets, new DatasetStore(), new MemoryBudget(2 * 8000));
     await small.reconcile(['a'], tables);
     expect(small.held()).toHaveLength(2);
     expect(small.unplaced).toHaveLength(4);

@@ -58,10 +58,11 @@ describe.skipIf(skip !== undefined)('scatter and gather over NATS', () => {
     const replies = await gather(
       coordinator,
       'ds',
-      [0, 1, 2].map(() => Uint8Array.of(1, 2, 3)),
+      [0, 1, 2].map((index) => ({ index, payload: Uint8Array.of(1, 2, 3) })),
       {
         timeoutMs: 500,
         attempts: 3,
+        retryDelayMs: 0,
       },
     );
     expect(replies.map(value)).toEqual([6, 7, 8]);
@@ -77,10 +78,12 @@ describe.skipIf(skip !== undefined)('scatter and gather over NATS', () => {
       throw new Error('shard 1 is not loaded here');
     });
     await owner.flush();
-    const call = gather(coordinator, 'ds2', [Uint8Array.of(1), Uint8Array.of(1), Uint8Array.of(1)], {
-      timeoutMs: 300,
-      attempts: 2,
-    });
+    const call = gather(
+      coordinator,
+      'ds2',
+      [0, 1, 2].map((index) => ({ index, payload: Uint8Array.of(1) })),
+      { timeoutMs: 300, attempts: 2, retryDelayMs: 50 },
+    );
     await expect(call).rejects.toThrow(ShardFailed);
     await expect(call).rejects.toThrow(/shard (1|2) of dataset ds2 could not be computed in 2 attempts/);
   });

@@ -14,9 +14,26 @@ describe('ROWPOOL_DATA_DIR', () => {
 });
 
 describe('ROWPOOL_NATS_URL', () => {
-  test('is refused with a message naming it, rather than ignored', () => {
-    expect(() => loadConfig({ ROWPOOL_NATS_URL: 'nats://127.0.0.1:4222' })).toThrow(
-      /ROWPOOL_NATS_URL is set, but this build of rowpool runs as a single node only/,
+  test('makes the process a cluster node with the defaults stated in the README', () => {
+    expect(loadConfig({}).cluster).toBeUndefined();
+    const cluster = loadConfig({ ROWPOOL_NATS_URL: 'nats://127.0.0.1:4222', ROWPOOL_NODE_ID: 'n1' }).cluster;
+    expect(cluster).toMatchObject({
+      natsUrl: 'nats://127.0.0.1:4222',
+      nodeId: 'n1',
+      replicas: 1,
+      streamReplicas: 1,
+      shardBytes: 64 * 2 ** 20,
+      heartbeatMs: 1000,
+      memberTtlMs: 3000,
+    });
+  });
+
+  test('is refused beside ROWPOOL_DATA_DIR, and a node id that is not a plain name is refused', () => {
+    expect(() => loadConfig({ ROWPOOL_NATS_URL: 'nats://x:4222', ROWPOOL_DATA_DIR: 'data' })).toThrow(
+      /ROWPOOL_NATS_URL and ROWPOOL_DATA_DIR are both set/,
+    );
+    expect(() => loadConfig({ ROWPOOL_NATS_URL: 'nats://x:4222', ROWPOOL_NODE_ID: 'a.b' })).toThrow(
+      /ROWPOOL_NODE_ID must be/,
     );
   });
 });

@@ -1,0 +1,125 @@
+import { connect, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import type { FastifyBaseLogger } from 'fastify';
+import type { ClusterConfig } from '../config.js';
+import type { DatasetStore } from '../datasets/store.js';
+import type { JobEngine } from '../jobs/engine.js';
+import type { MemoryBudget } from '../memory.js';
+import { openBuckets } from './buckets.js';
+import { ClusterJobs } from './cluster-jobs.js';
+import type { DatasetObjects } from './dataset-objects.js';
+import type { Membership } from './membership.js';
+import { serveShard } from './scatter.js';
+import { ShardHoldings, shardKey } from './shard-holdings.js';
+import { runShardTask } from './shard-work.js';
+
+export interface ClusterNodeDeps {
+  readonly store: DatasetStore;
+  readonly budget: MemoryBudget;
+  readonly engine: JobEngine;
+  readonly log: FastifyBaseLogger;
+}
+
+/**
+ * This process as a member of the cluster: its heartbeat, the shards it owns loaded into its store
+ * and served on their subjects, and the jobs it coordinates. Every heartbeat it reads the members
+ * and the dataset tables and moves its holdings to match.
+ */
+export class ClusterNode {
+  readonly #subs = new Map<string, Subscription>();
+  #timer: NodeJS.Timeout | undefined;
+  #members = 0;
+  #closed = false;
+
+  private constructor(
+    readonly config: ClusterConfig,
+    readonly connection: NatsConnection,
+    readonly membership: Membership,
+    readonly datasets: DatasetObjects,
+    readonly holdings: ShardHoldings,
+    readonly jobs: ClusterJobs,
+    readonly deps: ClusterNodeDeps,
+  ) {}
+
+  static async open(config: ClusterConfig, memoryLimit: number, deps: ClusterNodeDeps): Promise<ClusterNode> {
+    const nc = await connect({ servers: config.natsUrl.split(','), name: config.nodeId });
+    const { membership, datasets } = await openBuckets(
+      nc,
+      { id: config.nodeId, url: config.advertiseUrl, memoryLimit },
+      {
+        streamReplicas: config.streamReplicas,
+        memberTtlMs: config.memberTtlMs,
+        maxShardBytes: config.shardBytes,
+      },
+    );
+    const holdings = new ShardHoldings(config.nodeId, config.replicas, datasets, deps.store, deps.budget);
+    const jobs = new ClusterJobs(nc, datasets, deps.budget, {
+      timeoutMs: config.shardTimeoutMs,
+      // Enough pauses of a heartbeat each for a lost owner's entry to expire and its shards to load.
+      attempts: Math.ceil(config.memberTtlMs / config.heartbeatMs) + 5,
+      retryDelayMs: config.heartbeatMs,
+    });
+    return new ClusterNode(config, nc, membership, datasets, holdings, jobs, deps);
+  }
+
+  /** Joins, loads what this node owns, then keeps doing so every heartbeat. */
+  async start(): Promise<void> {
+    const onError = (err: unknown) => this.deps.log.warn({ err }, 'cluster heartbeat failed');
+    await this.membership.join(this.config.heartbeatMs, onError);
+    await this.#reconcile();
+    const tick = () => {
+      this.#timer = setTimeout(() => {
+        this.#reconcile()
+          .catch(onError)
+          .finally(() => {
+            if (!this.#closed) tick();
+          });
+      }, this.config.heartbeatMs);
+      this.#timer.unref();
+    };
+    tick();
+  }
+
+  /** Why this node has not loaded what it owns, or undefined when it has. */
+  notReadyReason(): string | undefined {
+    if (!this.holdings.reconciled) return 'joining the cluster: the shards this node owns are not loaded yet';
+    if (this.holdings.loading > 0) return `loading ${this.holdings.loading} shards this node owns`;
+    return undefined;
+  }
+
+  get nodes(): number {
+    return this.#members;
+  }
+
+  /** Leaves at once, so the others take its shards without waiting for its heartbeat to expire. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    await this.membership.leave().catch(() => {});
+    this.holdings.releaseAll();
+    await this.connection.drain().catch(() => {});
+  }
+
+  async #reconcile(): Promise<void> {
+    const members = (await this.membership.members()).map((m) => m.id);
+    this.#members = members.length;
+    await this.holdings.reconcile(members, await this.datasets.list());
+    const held = new Map(this.holdings.held().map((s) => [shardKey(s.datasetId, s.index), s]));
+    for (const [key, sub] of this.#subs) {
+      if (held.has(key)) continue;
+      sub.unsubscribe();
+      this.#subs.delete(key);
+    }
+    for (const [key, shard] of held) {
+      if (this.#subs.has(key)) continue;
+      this.#subs.set(
+        key,
+        serveShard(this.connection, shard.datasetId, shard.index, (request) =>
+          runShardTask(this.deps.engine, shard.storeId, request),
+        ),
+      );
+    }
+    if (this.holdings.unplaced.length > 0) {
+      this.deps.log.warn({ unplaced: this.holdings.unplaced }, 'owned shards that do not fit in memory');
+    }
+  }
+}
