@@ -639,7 +639,10 @@ export interface operations {
                      * @description The .npy file
                      */
                     file: string;
-                    /** @description A label for the dataset */
+                    /**
+                     * @description A label for the dataset
+                     * @example
+                     */
                     name?: string;
                 };
                 /**

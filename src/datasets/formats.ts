@@ -101,7 +101,9 @@ export const UPLOAD_FORMATS: readonly UploadFormat[] = [
           required: ['file'],
           properties: {
             file: { ...BINARY, description: 'The .npy file' },
-            name: { type: 'string', maxLength: 256, description: 'A label for the dataset' },
+            // An empty example: Swagger UI fills form fields from the schema's sample, and would
+            // otherwise send the word "string" as the dataset's name; it leaves empty fields out.
+            name: { type: 'string', maxLength: 256, description: 'A label for the dataset', example: '' },
           },
           additionalProperties: false,
         },
