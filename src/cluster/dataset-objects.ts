@@ -1,19 +1,11 @@
 import type { KV } from '@nats-io/kv';
 import type { ObjectStore } from '@nats-io/obj';
-import type { DType } from '../datasets/dtypes.js';
+import type { DatasetInfo } from '../datasets/store.js';
 import { planShards, type Shard } from './shards.js';
 
 /** A dataset as the cluster knows it: its metadata and the shard table, kept in a KV bucket. */
-export interface ClusterDataset {
+export interface ClusterDataset extends DatasetInfo {
   readonly version: 1;
-  readonly id: string;
-  readonly name: string | null;
-  readonly dtype: DType;
-  readonly shape: readonly number[];
-  readonly rows: number;
-  readonly rowLength: number;
-  readonly bytes: number;
-  readonly createdAt: string;
   readonly shards: readonly Shard[];
 }
 

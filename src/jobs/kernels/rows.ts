@@ -114,88 +114,54 @@ function rowCountNonzero(a: Float64Array, off: number, n: number): number {
   return n - zeros;
 }
 
+/** A float64-result op's kernel over a block of rows (see ROW_KERNELS). */
+type FloatKernel<P> = (
+  src: Float64Array,
+  off: number,
+  rows: number,
+  n: number,
+  params: P,
+  out: Float64Array,
+  slot: number,
+) => void;
+
+/** An int64-result op's kernel: `out` views the int64 cells as Int32 pairs. */
+type IndexKernel = (
+  src: Float64Array,
+  off: number,
+  rows: number,
+  n: number,
+  params: unknown,
+  out: Int32Array,
+  slot: number,
+) => void;
+
 /**
  * One block kernel per op: rows [0, rows) of the block, row r at `src[off + r * n]`, its result in
  * `out[slot + r]`. For the int64 ops `out` views the results as Int32 pairs (see int64.ts).
  */
 export const ROW_KERNELS = {
-  sum(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    _params: unknown,
-    out: Float64Array,
-    slot: number,
-  ) {
+  sum: ((src, off, rows, n, _params, out, slot) => {
     for (let r = 0; r < rows; r++) out[slot + r] = 0 + pairwiseSum(src, off + r * n, n);
-  },
-  mean(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    _params: unknown,
-    out: Float64Array,
-    slot: number,
-  ) {
+  }) satisfies FloatKernel<unknown>,
+  mean: ((src, off, rows, n, _params, out, slot) => {
     for (let r = 0; r < rows; r++) out[slot + r] = (0 + pairwiseSum(src, off + r * n, n)) / n;
-  },
-  min(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    _params: unknown,
-    out: Float64Array,
-    slot: number,
-  ) {
+  }) satisfies FloatKernel<unknown>,
+  min: ((src, off, rows, n, _params, out, slot) => {
     for (let r = 0; r < rows; r++) out[slot + r] = rowMin(src, off + r * n, n);
-  },
-  max(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    _params: unknown,
-    out: Float64Array,
-    slot: number,
-  ) {
+  }) satisfies FloatKernel<unknown>,
+  max: ((src, off, rows, n, _params, out, slot) => {
     for (let r = 0; r < rows; r++) out[slot + r] = rowMax(src, off + r * n, n);
-  },
-  var(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    params: DdofParams,
-    out: Float64Array,
-    slot: number,
-  ) {
+  }) satisfies FloatKernel<unknown>,
+  var: ((src, off, rows, n, params, out, slot) => {
     const ddof = params.ddof;
     for (let r = 0; r < rows; r++) out[slot + r] = variance(src, off + r * n, n, ddof);
-  },
-  std(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    params: DdofParams,
-    out: Float64Array,
-    slot: number,
-  ) {
+  }) satisfies FloatKernel<DdofParams>,
+  std: ((src, off, rows, n, params, out, slot) => {
     const ddof = params.ddof;
     for (let r = 0; r < rows; r++) out[slot + r] = Math.sqrt(variance(src, off + r * n, n, ddof));
-  },
-  norm(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    params: OrdParams,
-    out: Float64Array,
-    slot: number,
-  ) {
+  }) satisfies FloatKernel<DdofParams>,
+  norm: ((src, off, rows, n, params, out, slot) => {
     const ord = params.ord;
     if (ord === 2) {
       for (let r = 0; r < rows; r++) out[slot + r] = Math.sqrt(pairwiseSumSquares(src, off + r * n, n));
@@ -204,105 +170,41 @@ export const ROW_KERNELS = {
     } else {
       for (let r = 0; r < rows; r++) out[slot + r] = rowMaxAbs(src, off + r * n, n);
     }
-  },
-  median(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    _params: unknown,
-    out: Float64Array,
-    slot: number,
-  ) {
+  }) satisfies FloatKernel<OrdParams>,
+  median: ((src, off, rows, n, _params, out, slot) => {
     for (let r = 0; r < rows; r++) out[slot + r] = rowMedian(src, off + r * n, n);
-  },
-  quantile(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    params: QuantileParams,
-    out: Float64Array,
-    slot: number,
-  ) {
+  }) satisfies FloatKernel<unknown>,
+  quantile: ((src, off, rows, n, params, out, slot) => {
     const q = params.q;
     for (let r = 0; r < rows; r++) out[slot + r] = rowQuantile(src, off + r * n, n, q);
-  },
-  dot(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    params: VectorParams,
-    out: Float64Array,
-    slot: number,
-  ) {
+  }) satisfies FloatKernel<QuantileParams>,
+  dot: ((src, off, rows, n, params, out, slot) => {
     // NumPy hands x @ v to BLAS, whose rounding is not pinned down. Summing in the SIMD kernel's lane
     // order everywhere makes a job's answer independent of which kernel ran it.
     const v = params.vector;
     for (let r = 0; r < rows; r++) out[slot + r] = dotInLanes(src, off + r * n, v, 0, n);
-  },
-  cosine(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    params: VectorParams,
-    out: Float64Array,
-    slot: number,
-  ) {
+  }) satisfies FloatKernel<VectorParams>,
+  cosine: ((src, off, rows, n, params, out, slot) => {
     const v = params.vector;
     const vNorm = Math.sqrt(pairwiseSumSquares(v, 0, n));
     for (let r = 0; r < rows; r++) {
       const o = off + r * n;
       out[slot + r] = dotInLanes(src, o, v, 0, n) / (Math.sqrt(pairwiseSumSquares(src, o, n)) * vNorm);
     }
-  },
-  euclidean(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    params: VectorParams,
-    out: Float64Array,
-    slot: number,
-  ) {
+  }) satisfies FloatKernel<VectorParams>,
+  euclidean: ((src, off, rows, n, params, out, slot) => {
     const v = params.vector;
     for (let r = 0; r < rows; r++) {
       out[slot + r] = Math.sqrt(pairwiseSumSquaredDifferences(src, off + r * n, v, 0, n));
     }
-  },
-  argmin(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    _params: unknown,
-    out: Int32Array,
-    slot: number,
-  ) {
+  }) satisfies FloatKernel<VectorParams>,
+  argmin: ((src, off, rows, n, _params, out, slot) => {
     for (let r = 0; r < rows; r++) writeInt64(out, slot + r, rowArgmin(src, off + r * n, n));
-  },
-  argmax(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    _params: unknown,
-    out: Int32Array,
-    slot: number,
-  ) {
+  }) satisfies IndexKernel,
+  argmax: ((src, off, rows, n, _params, out, slot) => {
     for (let r = 0; r < rows; r++) writeInt64(out, slot + r, rowArgmax(src, off + r * n, n));
-  },
-  count_nonzero(
-    src: Float64Array,
-    off: number,
-    rows: number,
-    n: number,
-    _params: unknown,
-    out: Int32Array,
-    slot: number,
-  ) {
+  }) satisfies IndexKernel,
+  count_nonzero: ((src, off, rows, n, _params, out, slot) => {
     for (let r = 0; r < rows; r++) writeInt64(out, slot + r, rowCountNonzero(src, off + r * n, n));
-  },
+  }) satisfies IndexKernel,
 };
