@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { assemble } from '../scripts/wasm.js';
-import { loadKernels } from './dist.js';
+import { flatSum } from './flat-sum.js';
 
 /**
  * The ceiling's worker: one flat pass over its share of the dataset's bytes, with the service's JS
@@ -33,7 +33,6 @@ const BLOCK_BYTES = 1 << 18;
 type FlatRead = (p: number, bytes: number) => number;
 
 let compiled: WebAssembly.Module | undefined;
-let flatSum: Awaited<ReturnType<typeof loadKernels>>['flatSum'] | undefined;
 const instances = new WeakMap<WebAssembly.Memory, FlatRead>();
 
 /** `flatRead` over `memory`, from bench/ceiling.wat; one instance per memory and thread. */
@@ -58,6 +57,5 @@ export function readInBlocks(flatRead: FlatRead, start: number, end: number): nu
 
 export default async function sumShare({ data, memory, start, end }: ShareTask): Promise<ShareOutcome> {
   if (memory !== null) return { sum: readInBlocks(await ceilingKernel(memory), start, end), threadId };
-  flatSum ??= (await loadKernels()).flatSum;
   return { sum: flatSum(new Float64Array(data), Math.ceil(start / 8), Math.floor(end / 8)), threadId };
 }

@@ -3,17 +3,12 @@
  * specifier TypeScript does not resolve, and their types from the matching modules in src/.
  */
 import type * as AppModule from '../src/app.js';
-import type * as KernelsModule from '../src/jobs/kernels/pairwise.js';
 import type * as SimdModule from '../src/jobs/kernels/simd.js';
 
 export const distUrl = (path: string): URL => new URL(`../dist/${path}`, import.meta.url);
 
 export async function loadApp(): Promise<typeof AppModule> {
   return (await import(distUrl('app.js').href)) as typeof AppModule;
-}
-
-export async function loadKernels(): Promise<typeof KernelsModule> {
-  return (await import(distUrl('jobs/kernels/pairwise.js').href)) as typeof KernelsModule;
 }
 
 export async function loadSimd(): Promise<typeof SimdModule> {

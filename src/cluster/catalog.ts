@@ -1,20 +1,7 @@
 import { arrayBytes } from '../datasets/shared-array.js';
-import type { DatasetIdentity, DatasetInfo, FilledArray } from '../datasets/store.js';
+import { type DatasetIdentity, type DatasetInfo, datasetInfo, type FilledArray } from '../datasets/store.js';
 import { DatasetNotFound } from '../errors.js';
 import type { ClusterDataset, DatasetObjects } from './dataset-objects.js';
-
-function info(d: ClusterDataset): DatasetInfo {
-  return {
-    id: d.id,
-    name: d.name,
-    dtype: d.dtype,
-    shape: d.shape,
-    rows: d.rows,
-    rowLength: d.rowLength,
-    bytes: d.bytes,
-    createdAt: d.createdAt,
-  };
-}
 
 /** The datasets as every node of a cluster sees them: the shared tables in JetStream, not a node's memory. */
 export class ClusterCatalog {
@@ -36,11 +23,11 @@ export class ClusterCatalog {
       },
       arrayBytes(filled),
     );
-    return info(stored);
+    return datasetInfo(stored);
   }
 
   async list(): Promise<DatasetInfo[]> {
-    return (await this.datasets.list()).map(info);
+    return (await this.datasets.list()).map(datasetInfo);
   }
 
   async get(id: string): Promise<ClusterDataset> {
@@ -50,7 +37,7 @@ export class ClusterCatalog {
   }
 
   async info(id: string): Promise<DatasetInfo> {
-    return info(await this.get(id));
+    return datasetInfo(await this.get(id));
   }
 
   async delete(id: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { flatSum } from '../../bench/flat-sum.js';
 import type { DType } from '../../src/datasets/dtypes.js';
 import { FLOAT16_TO_FLOAT64 } from '../../src/jobs/kernels/convert.js';
-import { flatSum } from '../../src/jobs/kernels/pairwise.js';
 import { validateParams } from '../../src/ops/params.js';
 import { opNamed } from '../../src/ops/registry.js';
 import { float16Value, mismatches } from '../helpers/fixtures.js';
