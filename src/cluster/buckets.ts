@@ -1,7 +1,9 @@
+import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DatasetObjects } from './dataset-objects.js';
+import { keyLister, objectReader } from './leader-reads.js';
 import { type Member, Membership } from './membership.js';
 
 export interface ClusterBucketOptions {
@@ -12,17 +14,27 @@ export interface ClusterBucketOptions {
   readonly maxShardBytes: number;
 }
 
+const MEMBERS = 'rowpool-members';
+const DATASETS = 'rowpool-datasets';
+const SHARDS = 'rowpool-shards';
+
 /** Opens (creating when missing) the buckets every node shares; the names are fixed. */
 export async function openBuckets(nc: NatsConnection, self: Member, opts: ClusterBucketOptions) {
   const kvm = new Kvm(nc);
   const replicas = opts.streamReplicas;
-  const [members, datasets, objects] = await Promise.all([
-    kvm.create('rowpool-members', { ttl: opts.memberTtlMs, history: 1, replicas }),
-    kvm.create('rowpool-datasets', { history: 1, replicas }),
-    new Objm(nc).create('rowpool-shards', { replicas }),
+  const [members, datasets, objects, jsm] = await Promise.all([
+    kvm.create(MEMBERS, { ttl: opts.memberTtlMs, history: 1, replicas }),
+    kvm.create(DATASETS, { history: 1, replicas }),
+    new Objm(nc).create(SHARDS, { replicas }),
+    jetstreamManager(nc),
   ]);
   return {
-    membership: new Membership(members, self),
-    datasets: new DatasetObjects(objects, datasets, opts.maxShardBytes),
+    membership: new Membership(members, keyLister(jsm, MEMBERS), self),
+    datasets: new DatasetObjects(
+      objects,
+      datasets,
+      { keys: keyLister(jsm, DATASETS), object: objectReader(objects, jsm, SHARDS) },
+      opts.maxShardBytes,
+    ),
   };
 }

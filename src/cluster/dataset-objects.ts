@@ -1,6 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import type { ObjectStore } from '@nats-io/obj';
 import type { DatasetInfo } from '../datasets/store.js';
+import type { KeyLister, ObjectReader } from './leader-reads.js';
 import { planShards, type Shard } from './shards.js';
 
 /** A dataset as the cluster knows it: its metadata and the shard table, kept in a KV bucket. */
@@ -27,6 +28,7 @@ export class DatasetObjects {
   constructor(
     readonly objects: ObjectStore,
     readonly meta: KV,
+    readonly reads: { readonly keys: KeyLister; readonly object: ObjectReader },
     readonly maxShardBytes: number,
   ) {}
 
@@ -65,7 +67,7 @@ export class DatasetObjects {
   /** Every dataset whose upload completed. */
   async list(): Promise<ClusterDataset[]> {
     const found: ClusterDataset[] = [];
-    for await (const id of await this.meta.keys()) {
+    for (const id of await this.reads.keys()) {
       const dataset = await this.get(id);
       if (dataset !== undefined) found.push(dataset);
     }
@@ -75,7 +77,7 @@ export class DatasetObjects {
   /** A shard's bytes, checked against the shard table. */
   async shard(dataset: ClusterDataset, index: number): Promise<Uint8Array> {
     const shard = dataset.shards[index];
-    const bytes = await this.objects.getBlob(shardObjectName(dataset.id, index));
+    const bytes = await this.reads.object(shardObjectName(dataset.id, index));
     if (bytes === null) throw new Error(`shard ${index} of dataset ${dataset.id} is missing`);
     if (bytes.byteLength !== shard.bytes) {
       throw new Error(

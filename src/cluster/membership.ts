@@ -1,7 +1,5 @@
 import type { KV } from '@nats-io/kv';
-
-const LIST_TIMEOUT_MS = 2000;
-const LIST_ATTEMPTS = 3;
+import type { KeyLister } from './leader-reads.js';
 
 /** What a node says about itself in its heartbeat. */
 export interface Member {
@@ -21,6 +19,7 @@ export class Membership {
 
   constructor(
     readonly bucket: KV,
+    readonly keys: KeyLister,
     readonly self: Member,
   ) {}
 
@@ -41,36 +40,11 @@ export class Membership {
   /** The live members, by id. */
   async members(): Promise<Member[]> {
     const found: Member[] = [];
-    for (const key of await this.#keys()) {
+    for (const key of await this.keys()) {
       const entry = await this.bucket.get(key);
       if (entry !== null && entry.operation === 'PUT') found.push(entry.json<Member>());
     }
     return found.sort((a, b) => a.id.localeCompare(b.id));
-  }
-
-  /**
-   * The bucket's keys. A listing counts the entries first and then waits for them, so an entry that
-   * expires in between would keep it waiting for good: a listing is bounded and tried again.
-   */
-  async #keys(): Promise<string[]> {
-    let last: unknown;
-    for (let attempt = 0; attempt < LIST_ATTEMPTS; attempt++) {
-      const iterator = await this.bucket.keys();
-      const timer = setTimeout(
-        () => iterator.stop(new Error('listing the members timed out')),
-        LIST_TIMEOUT_MS,
-      );
-      try {
-        const keys: string[] = [];
-        for await (const key of iterator) keys.push(key);
-        return keys;
-      } catch (err) {
-        last = err;
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-    throw last;
   }
 
   async #beat(): Promise<void> {

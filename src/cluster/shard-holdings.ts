@@ -4,6 +4,9 @@ import type { MemoryBudget } from '../memory.js';
 import type { ClusterDataset, DatasetObjects } from './dataset-objects.js';
 import { owners } from './rendezvous.js';
 
+/** Shards read at once: each is read a chunk per request, so several overlap the round trips. */
+const PARALLEL_LOADS = 4;
+
 /** A shard this node owns, held in its DatasetStore as a dataset of its own, so the engine runs it. */
 export interface HeldShard {
   readonly datasetId: string;
@@ -80,15 +83,20 @@ export class ShardHoldings {
     const missing = [...wanted].filter(([key]) => !this.#held.has(key));
     this.#loading = missing.length;
     const unplaced: UnplacedShard[] = [];
-    for (const [key, { dataset, index }] of missing) {
-      try {
-        this.#held.set(key, await this.#load(dataset, index));
-      } catch (err) {
-        unplaced.push({ datasetId: dataset.id, index, reason: (err as Error).message });
-      } finally {
-        this.#loading--;
+    let next = 0;
+    const worker = async () => {
+      while (next < missing.length) {
+        const [key, { dataset, index }] = missing[next++];
+        try {
+          this.#held.set(key, await this.#load(dataset, index));
+        } catch (err) {
+          unplaced.push({ datasetId: dataset.id, index, reason: (err as Error).message });
+        } finally {
+          this.#loading--;
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_LOADS, missing.length) }, worker));
     this.#unplaced = unplaced;
     this.#reconciled = true;
   }
