@@ -15,11 +15,8 @@ import { decodeTop, encodeTask } from './shard-work.js';
 /** Ended jobs kept for their results; the oldest go first (results are held in memory until then). */
 const KEPT_ENDED = 1000;
 
-/**
- * Ops whose rows do not stand alone: an expression may read the row number and a kernel is uploaded
- * to one node only, so neither can be split across shards without changing its answer.
- */
-const UNSPLITTABLE = new Set(['expr', 'kernel']);
+/** Kernels are uploaded to one node, so the shards' owners may not have the module. */
+const NOT_ON_SHARDS = new Set(['kernel']);
 
 interface ClusterJob extends JobRecord {
   status: JobStatus;
@@ -53,12 +50,19 @@ export class ClusterJobs {
     const dataset = await this.datasets.get(datasetId);
     if (dataset === undefined) throw new DatasetNotFound(datasetId);
     const op = opNamed(request.op);
-    if (UNSPLITTABLE.has(op.name) || request.params?.vectors !== undefined) {
+    if (NOT_ON_SHARDS.has(op.name) || request.params?.vectors !== undefined) {
       throw new InvalidJob(
-        `op "${op.name}"${request.params?.vectors === undefined ? '' : ' with params.vectors'} is not run on a sharded dataset in a cluster; the built-in per-row ops and top-k are`,
+        `op "${op.name}"${request.params?.vectors === undefined ? '' : ' with params.vectors'} is not run on a sharded dataset in a cluster; the built-in per-row ops, expressions and top-k are`,
       );
     }
     const params = validateParams(op, request.params, dataset) as Record<string, unknown>;
+    if (op.scope === 'dataset' || op.readsWholeDataset?.(op.prepare(params, dataset)) === true) {
+      throw new InvalidJob(
+        op.name === 'expr'
+          ? 'params.expr reads data (the whole dataset), which a cluster holds in shards on different nodes; expressions of the row (x, i, n, rows, v and args) run on a cluster'
+          : `op "${op.name}" reads across rows, which a cluster holds in shards on different nodes; the per-row ops run on a cluster`,
+      );
+    }
     const start = request.rows?.start ?? 0;
     const end = request.rows?.end ?? dataset.rows;
     if (end > dataset.rows || start > dataset.rows) {

@@ -111,6 +111,7 @@ export class ShardHoldings {
         { ...array, dtype: dataset.dtype, shape: [end - start, ...dataset.shape.slice(1)], reservation },
         null,
         { id: storeId, createdAt: dataset.createdAt },
+        { firstRow: start, rows: dataset.rows },
       );
       return { datasetId: dataset.id, index, start, end, storeId };
     } catch (err) {

@@ -5,6 +5,7 @@
  */
 import type { TObject } from 'typebox';
 import type { DType } from '../datasets/dtypes.js';
+import type { ShardPlace } from '../datasets/store.js';
 import type { BatchScorer } from '../jobs/kernels/batch-simd.js';
 import type { Codec, RawView } from '../jobs/kernels/convert.js';
 import type { SimdBlockKernel } from '../jobs/kernels/rows-simd.js';
@@ -15,6 +16,8 @@ export interface DatasetShape {
   readonly dtype: DType;
   readonly rows: number;
   readonly rowLength: number;
+  /** Set when these rows are a cluster shard of a larger dataset. */
+  readonly shardOf?: ShardPlace;
 }
 
 /**
