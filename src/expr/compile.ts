@@ -38,6 +38,7 @@ export function compileExpr(text: string, shape: ExprShape): CompiledExpr {
     `const { ${RUNTIME_NAMES.join(', ')} } = rt;`,
     'const ST = new Float64Array(64);',
     ...g.em.scratch.map((s) => `let ${s} = new Float64Array(16);`),
+    ...g.em.selects.map((s) => `const ${s} = new Float64Array(2);`),
     'return function kernel(src, off, count, n, firstRow, env, out, slot) {',
     'const rows = env.rows;',
     ...(g.usesData ? ['const D = env.data.raw;', 'const DL = env.data.length;'] : []),

@@ -383,14 +383,14 @@ export class Generator implements CallContext {
           column,
         );
       }
-      const js = op === '&' ? '&&' : '||';
-      return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} ${js} ${b})`);
+      return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} ${op} ${b})`);
     }
-    // NumPy's bool arithmetic: + is or, * is and, - is refused.
+    // NumPy's bool arithmetic: + is or, * is and, - is refused. Bitwise on the 0/1 truths, both
+    // sides computed as NumPy does, so no branch (see asBit).
     if (bools && op === '+')
-      return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} || ${b})`);
+      return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} | ${b})`);
     if (bools && op === '*')
-      return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} && ${b})`);
+      return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} & ${b})`);
     if (bools && op === '-') {
       throw new ExprError('- does not apply to two booleans, as in NumPy: use ~, & and |', column);
     }
