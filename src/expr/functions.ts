@@ -22,7 +22,6 @@ import { FAIL } from './runtime.js';
 import {
   type ArrayValue,
   asBit,
-  asCondition,
   asNumber,
   isSimple,
   type Kind,

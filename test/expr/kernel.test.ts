@@ -125,7 +125,18 @@ describe('expression kernels', () => {
   });
 
   it('counts, selects and combines booleans as NumPy does with NaN, infinities and -0', () => {
-    const values = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0, 1.5, -1.5, 1, 2, 3];
+    const values = [
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
+      -0,
+      0,
+      1.5,
+      -1.5,
+      1,
+      2,
+      3,
+    ];
     const x = Float64Array.from(values);
     const s: ExprShape = { ...shape, rowLength: values.length, rows: 1 };
     const e: ExprEnv = { ...env, rows: 1 };
