@@ -44,7 +44,7 @@ export function pageOf(
   const found = jobs
     .filter(
       (j) =>
-        (after === undefined || newerFirst(after, positionOf(j)) > 0) &&
+        (after === undefined || newerFirst(after, positionOf(j)) < 0) &&
         (filter.status === undefined || j.status === filter.status) &&
         (filter.datasetId === undefined || j.datasetId === filter.datasetId) &&
         (filter.op === undefined || j.op.name === filter.op),
