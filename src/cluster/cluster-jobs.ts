@@ -41,6 +41,7 @@ export interface SharedJobs {
   readonly coordinators: Coordinators;
   /** How often a waiter looks again at a job whose coordinator might have gone. */
   readonly recheckMs: number;
+  /** Ended jobs kept: KEPT_ENDED unless a smaller cluster of jobs is wanted, as in a test of forgetting. */
   readonly keptEnded?: number;
   readonly log: FastifyBaseLogger;
 }
