@@ -2,6 +2,7 @@ import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DatasetObjects } from './dataset-objects.js';
+import { JobTable } from './job-table.js';
 import { type Member, Membership } from './membership.js';
 
 export interface ClusterBucketOptions {
@@ -15,14 +16,19 @@ export interface ClusterBucketOptions {
 /** Opens (creating when missing) the buckets every node shares; the names are fixed. */
 export async function openBuckets(nc: NatsConnection, self: Member, opts: ClusterBucketOptions) {
   const kvm = new Kvm(nc);
+  const objm = new Objm(nc);
   const replicas = opts.streamReplicas;
-  const [members, datasets, objects] = await Promise.all([
+  const [members, datasets, objects, jobs, results] = await Promise.all([
     kvm.create('rowpool-members', { ttl: opts.memberTtlMs, history: 1, replicas }),
     kvm.create('rowpool-datasets', { history: 1, replicas }),
-    new Objm(nc).create('rowpool-shards', { replicas }),
+    objm.create('rowpool-shards', { replicas }),
+    kvm.create('rowpool-jobs', { history: 1, replicas }),
+    objm.create('rowpool-results', { replicas }),
   ]);
   return {
     membership: new Membership(members, self),
     datasets: new DatasetObjects(objects, datasets, opts.maxShardBytes),
+    jobs: new JobTable(jobs),
+    results,
   };
 }
