@@ -15,7 +15,7 @@ export interface DatasetInfo {
   readonly createdAt: string;
 }
 
-/** The array, little-endian and in C order, is shared with the workers, never copied. */
+/** The array, little-endian and in C order (in one segment or more), is shared with the workers, never copied. */
 export interface Dataset extends DatasetInfo, SharedArray {}
 
 /** A filled array whose memory is reserved, waiting to be stored (or dropped, on error). */
@@ -47,7 +47,7 @@ interface Entry {
 }
 
 /**
- * id -> dataset. Holding the only main-thread reference to each buffer is what lets delete free it;
+ * id -> dataset. Holding the only main-thread reference to each segment is what lets delete free it;
  * a dataset deleted while a download still reads it stays counted until the download ends.
  */
 export class DatasetStore {
@@ -69,8 +69,8 @@ export class DatasetStore {
       rowLength,
       bytes: filled.bytes,
       createdAt: identity.createdAt,
-      buffer: filled.buffer,
-      memory: filled.memory,
+      segmentRows: filled.segmentRows,
+      segments: filled.segments,
     };
     this.#datasets.set(dataset.id, { dataset, reservation: filled.reservation, holds: 0, deleted: false });
     return dataset;
