@@ -301,7 +301,6 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       // The hold keeps the bytes counted until the download ends, even should the dataset be deleted.
       const { dataset, hold } = store.hold(request.params.id);
       const header = npyHeaderFor(dataset.dtype, dataset.shape);
-      const { bytes } = dataset;
       function* slices() {
         yield header;
         for (const slice of arraySlices(dataset, DOWNLOAD_SLICE)) {
@@ -310,7 +309,7 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       }
       reply
         .type(NPY_MEDIA_TYPE)
-        .header('content-length', header.length + bytes)
+        .header('content-length', header.length + dataset.bytes)
         .header('content-disposition', `attachment; filename="${dataset.id}.npy"`);
       return sendCounted(reply, slices(), hold, opts.sendIdleSeconds);
     },
