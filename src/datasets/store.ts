@@ -24,7 +24,7 @@ export interface ShardPlace {
   readonly rows: number;
 }
 
-/** The array, little-endian and in C order, is shared with the workers, never copied. */
+/** The array, little-endian and in C order (in one segment or more), is shared with the workers, never copied. */
 export interface Dataset extends DatasetInfo, SharedArray {
   readonly shardOf?: ShardPlace;
 }
@@ -58,7 +58,7 @@ interface Entry {
 }
 
 /**
- * id -> dataset. Holding the only main-thread reference to each buffer is what lets delete free it;
+ * id -> dataset. Holding the only main-thread reference to each segment is what lets delete free it;
  * a dataset deleted while a download still reads it stays counted until the download ends.
  */
 export class DatasetStore {
@@ -85,8 +85,8 @@ export class DatasetStore {
       rowLength,
       bytes: filled.bytes,
       createdAt: identity.createdAt,
-      buffer: filled.buffer,
-      memory: filled.memory,
+      segmentRows: filled.segmentRows,
+      segments: filled.segments,
       ...(shardOf === undefined ? {} : { shardOf }),
     };
     this.#datasets.set(dataset.id, { dataset, reservation: filled.reservation, holds: 0, deleted: false });

@@ -98,6 +98,10 @@ function compile(params: Params, dataset: DatasetShape): CompiledExpr {
     dtype: dataset.dtype,
     vectorLength: params.vector?.length,
     argNames: Object.keys(params.args ?? {}),
+    segmentElements:
+      dataset.segmentRows !== undefined && dataset.segmentRows < dataset.rows
+        ? dataset.segmentRows * dataset.rowLength
+        : undefined,
   });
 }
 
@@ -114,7 +118,14 @@ let last: { readonly task: ExprTask; readonly whole: WholeDataset; readonly env:
 
 function envOf(task: ExprTask, whole: WholeDataset): ExprEnv {
   if (last?.task !== task || last.whole !== whole) {
-    const data = task.usesData ? { raw: whole.raw, length: whole.total } : undefined;
+    const data = task.usesData
+      ? {
+          raw: whole.raw,
+          length: whole.total,
+          segments: whole.segments,
+          segmentElements: whole.segmentElements,
+        }
+      : undefined;
     last = { task, whole, env: { data, v: task.v, args: task.args, rows: task.datasetRows } };
   }
   return last.env;

@@ -18,6 +18,8 @@ export interface DatasetShape {
   readonly rowLength: number;
   /** Set when these rows are a cluster shard of a larger dataset. */
   readonly shardOf?: ShardPlace;
+  /** Rows in each segment but the last, for a dataset split into segments (shared-array.ts). */
+  readonly segmentRows?: number;
 }
 
 /**
@@ -35,13 +37,20 @@ export interface JobTimeLimit {
   readonly message: string;
 }
 
-/** The whole dataset, flattened in C order, in its stored dtype: for ops that read across rows. */
+/**
+ * The whole dataset, flattened in C order, in its stored dtype: for ops that read across rows.
+ * Element j is element `j - s * segmentElements` of `segments[s]`, s = floor(j / segmentElements).
+ */
 export interface WholeDataset {
   readonly codec: Codec<RawView>;
+  /** The first segment's view: every element, for a dataset in one segment. */
   readonly raw: RawView;
   /** Elements in the dataset. */
   readonly total: number;
   readonly rows: number;
+  readonly segments: readonly RawView[];
+  /** Elements in each segment but the last. */
+  readonly segmentElements: number;
 }
 
 /**

@@ -9,7 +9,7 @@ import { Coordinators } from '../../src/cluster/job-coordinators.js';
 import { JobResults } from '../../src/cluster/job-results.js';
 import type { JobTable } from '../../src/cluster/job-table.js';
 import { MemoryBudget } from '../../src/memory.js';
-import { sampleBytes } from '../helpers/arrays.js';
+import { sampleBytes, sharedArrayOf } from '../helpers/arrays.js';
 import { until } from '../helpers/wait.js';
 import { type NatsServer, natsSkipReason, startNatsServer } from './nats-server.js';
 
@@ -36,7 +36,7 @@ describe.skipIf(skip !== undefined)('cluster job retention and limits', () => {
         bytes: data.byteLength,
         createdAt: new Date().toISOString(),
       },
-      data,
+      sharedArrayOf('float64', data, rows),
     );
     return stored.id;
   };

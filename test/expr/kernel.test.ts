@@ -43,7 +43,7 @@ describe('expression kernels', () => {
   const src = random(rows * rowLength, 7);
   const shape: ExprShape = { rowLength, rows, dtype: 'float64', vectorLength: undefined, argNames: [] };
   const env: ExprEnv = {
-    data: { raw: src, length: src.length },
+    data: { raw: src, length: src.length, segments: [src], segmentElements: src.length },
     v: new Float64Array(0),
     args: new Float64Array(0),
     rows,
@@ -76,13 +76,13 @@ describe('expression kernels', () => {
       const x = new Float64Array(total);
       codec.gather(raw, 0, 1, total, x);
       const e: ExprEnv = {
-        data: { raw, length: total },
+        data: { raw, length: total, segments: [raw], segmentElements: total },
         v: new Float64Array(0),
         args: new Float64Array(0),
         rows: dataRows,
       };
       const expected = new Float64Array(dataRows);
-      stridedMeans(codec, raw, total, 0, dataRows, expected, 0);
+      stridedMeans({ codec, segments: [raw], segmentElements: total, total }, 0, dataRows, expected, 0);
       const out = run('dataset.ravel()[::i+1].mean()', x, s, e);
       expect(Array.from(out)).toEqual(Array.from(expected));
     }
