@@ -1,5 +1,4 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { PythonChild } from './python-child.js';
 
 /**
  * NumPy in a child process for the expression benchmark. It makes the arrays itself with a fixed
@@ -45,8 +44,7 @@ for line in sys.stdin:
     print(json.dumps({'seconds': time.perf_counter() - t}), flush=True)
 `;
 
-const START_TIMEOUT_MS = 300_000;
-const RUN_TIMEOUT_MS = 120_000;
+const TIMEOUTS = { startMs: 300_000, runMs: 120_000 };
 
 export interface NumpySpec {
   readonly dir: string;
@@ -71,61 +69,24 @@ interface Ready {
 }
 
 export class NumpyExpressions {
-  readonly #child: ChildProcess;
-  readonly #lines: AsyncIterator<string>;
+  private constructor(readonly child: PythonChild) {}
 
-  private constructor(
-    child: ChildProcess,
-    lines: AsyncIterator<string>,
-    readonly ready: Ready,
-  ) {
-    this.#child = child;
-    this.#lines = lines;
+  get ready(): Ready {
+    return this.child.ready as Ready;
   }
 
   /** The reason instead, when python3 or NumPy is missing or does not start in time. */
   static async start(spec: NumpySpec): Promise<NumpyExpressions | string> {
-    // These tune OpenBLAS for the build machine; a user's NumPy runs with OpenBLAS's own defaults.
-    const env = { ...process.env };
-    delete env.OPENBLAS_CORETYPE;
-    delete env.OPENBLAS_L2_SIZE;
-    const probe = spawnSync('python3', ['-c', 'import numpy'], { env, timeout: 30_000, stdio: 'ignore' });
-    if (probe.error !== undefined || probe.status !== 0) return 'numpy not available';
-    const child = spawn('python3', ['-c', SCRIPT, JSON.stringify(spec)], {
-      env,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const iterator = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-    const first = await withTimeout(iterator.next(), START_TIMEOUT_MS);
-    if (first === undefined || first.done) {
-      child.kill();
-      return 'numpy did not start';
-    }
-    return new NumpyExpressions(child, iterator, JSON.parse(first.value) as Ready);
+    const child = await PythonChild.start(SCRIPT, [JSON.stringify(spec)], TIMEOUTS);
+    return typeof child === 'string' ? child : new NumpyExpressions(child);
   }
 
   /** Seconds for one evaluation of `name` over the whole array `dtype` (or the recipe's loop). */
   async time(name: string, dtype: ArrayName): Promise<number> {
-    this.#child.stdin!.write(`${JSON.stringify({ case: name, dtype })}\n`);
-    const line = await withTimeout(this.#lines.next(), RUN_TIMEOUT_MS);
-    if (line === undefined || line.done) throw new Error('numpy stopped answering');
-    return (JSON.parse(line.value) as { seconds: number }).seconds;
+    return ((await this.child.ask(JSON.stringify({ case: name, dtype }))) as { seconds: number }).seconds;
   }
 
   close(): void {
-    this.#child.stdin!.end();
-    this.#child.kill();
-  }
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(resolve, ms, undefined);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
+    this.child.close();
   }
 }

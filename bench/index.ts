@@ -152,8 +152,8 @@ async function verify(server: Server, id: string, shape: Shape): Promise<void> {
 function share(from: Server, to: Server, id: string): string {
   const dataset = from.app.rowpool.store.get(id);
   const reservation = to.app.rowpool.budget.reserve(dataset.bytes);
-  const { dtype, shape, buffer, bytes, memory, name } = dataset;
-  return to.app.rowpool.store.add({ dtype, shape, buffer, bytes, memory, reservation }, name).id;
+  const { dtype, shape, segments, segmentRows, bytes, name } = dataset;
+  return to.app.rowpool.store.add({ dtype, shape, segments, segmentRows, bytes, reservation }, name).id;
 }
 
 interface IngestRun {
@@ -359,7 +359,7 @@ async function main(): Promise<void> {
   for (let rep = -1; rep < REPS; rep++) {
     const warmup = rep < 0;
     for (const shape of [BIG, MEDIUM]) {
-      const { buffer, memory } = datasetOf(shape);
+      const { buffer, memory } = datasetOf(shape).segments[0];
       for (const threads of threadCounts) {
         for (const kind of kinds) {
           for (let attempt = 0; ; attempt++) {

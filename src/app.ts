@@ -9,6 +9,7 @@ import { registerClusterMetrics } from './cluster/metrics.js';
 import { ClusterNode } from './cluster/node.js';
 import type { Config } from './config.js';
 import { preloadDatasets } from './datasets/preload.js';
+import { MAX_SEGMENT_BYTES } from './datasets/shared-array.js';
 import { DatasetStore } from './datasets/store.js';
 import { errorHandler } from './error-handler.js';
 import { ServiceUnavailable } from './errors.js';
@@ -41,6 +42,8 @@ export interface AppOptions {
   readonly workerData?: Record<string, unknown>;
   /** Pino options; defaults to the configured level. */
   readonly logger?: boolean | object;
+  /** Bytes past which an upload is split into segments; the wasm32 limit less vector room unless a test says. */
+  readonly segmentLimit?: number;
   /** When an upload's rate starts being judged and over what window; 10 s and 30 s unless a test says. */
   readonly uploadRateWindow?: { readonly graceSeconds: number; readonly windowSeconds: number };
 }
@@ -230,6 +233,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   await app.register(datasetRoutes, {
     store,
     budget,
+    segmentLimit: options.segmentLimit ?? MAX_SEGMENT_BYTES,
     metrics,
     textBodyLimit: config.textBodyLimit,
     uploadPace,

@@ -3,6 +3,7 @@ import { Kvm } from '@nats-io/kv';
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DatasetObjects } from './dataset-objects.js';
+import { JobTable } from './job-table.js';
 import { keyLister, objectReader } from './leader-reads.js';
 import { type Member, Membership } from './membership.js';
 
@@ -21,11 +22,14 @@ const SHARDS = 'rowpool-shards';
 /** Opens (creating when missing) the buckets every node shares; the names are fixed. */
 export async function openBuckets(nc: NatsConnection, self: Member, opts: ClusterBucketOptions) {
   const kvm = new Kvm(nc);
+  const objm = new Objm(nc);
   const replicas = opts.streamReplicas;
-  const [members, datasets, objects, jsm] = await Promise.all([
+  const [members, datasets, objects, jobs, results, jsm] = await Promise.all([
     kvm.create(MEMBERS, { ttl: opts.memberTtlMs, history: 1, replicas }),
     kvm.create(DATASETS, { history: 1, replicas }),
-    new Objm(nc).create(SHARDS, { replicas }),
+    objm.create(SHARDS, { replicas }),
+    kvm.create('rowpool-jobs', { history: 1, replicas }),
+    objm.create('rowpool-results', { replicas }),
     jetstreamManager(nc),
   ]);
   return {
@@ -36,5 +40,7 @@ export async function openBuckets(nc: NatsConnection, self: Member, opts: Cluste
       { keys: keyLister(jsm, DATASETS), object: objectReader(objects, jsm, SHARDS) },
       opts.maxShardBytes,
     ),
+    jobs: new JobTable(jobs),
+    results,
   };
 }

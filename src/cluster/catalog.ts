@@ -1,4 +1,3 @@
-import { arrayBytes } from '../datasets/shared-array.js';
 import { type DatasetIdentity, type DatasetInfo, datasetInfo, type FilledArray } from '../datasets/store.js';
 import { DatasetNotFound } from '../errors.js';
 import type { ClusterDataset, DatasetObjects } from './dataset-objects.js';
@@ -21,7 +20,7 @@ export class ClusterCatalog {
         rowLength,
         bytes: filled.bytes,
       },
-      arrayBytes(filled),
+      filled,
     );
     return datasetInfo(stored);
   }

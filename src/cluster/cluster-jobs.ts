@@ -1,64 +1,85 @@
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { FastifyBaseLogger } from 'fastify';
 import { DatasetNotFound, InvalidJob, JobNotFound } from '../errors.js';
 import type { JobFilter, JobPage, JobRequest } from '../jobs/engine.js';
 import type { JobRecord, JobResult } from '../jobs/job.js';
-import { isEnded, type JobStatus } from '../jobs/status.js';
-import { type TopK, topK } from '../jobs/topk.js';
+import { isEnded } from '../jobs/status.js';
 import type { MemoryBudget, Reservation } from '../memory.js';
 import { validateParams } from '../ops/params.js';
 import { opNamed } from '../ops/registry.js';
 import type { ClusterDataset, DatasetObjects } from './dataset-objects.js';
+import type { Coordinators } from './job-coordinators.js';
+import { ClusterJobRecord, encodeJob, isJobId, type StoredJob } from './job-entry.js';
+import { assemble, merge } from './job-gather.js';
+import { decodeCursor, pageOf } from './job-pages.js';
+import { encodeTop, type JobResults } from './job-results.js';
+import type { JobTable } from './job-table.js';
 import { type GatherOptions, gather } from './scatter.js';
 import { decodeTop, encodeTask } from './shard-work.js';
 
-/** Ended jobs kept for their results; the oldest go first (results are held in memory until then). */
-const KEPT_ENDED = 1000;
+/** Kernels are uploaded to one node, so the shards' owners may not have the module. */
+const NOT_ON_SHARDS = new Set(['kernel']);
 
-/**
- * Ops whose rows do not stand alone: an expression may read the row number and a kernel is uploaded
- * to one node only, so neither can be split across shards without changing its answer.
- */
-const UNSPLITTABLE = new Set(['expr', 'kernel']);
+/** Ended jobs the cluster keeps, with their results; past it the first to have ended are forgotten. */
+export const KEPT_ENDED = 1000;
 
-interface ClusterJob extends JobRecord {
-  status: JobStatus;
-  startedAt: string | null;
-  finishedAt: string | null;
-  error: string | undefined;
-  buffer: SharedArrayBuffer | undefined;
-  top: JobRecord['top'];
-  topResult: TopK | undefined;
-  reservation: Reservation | undefined;
-  readonly waiters: Array<() => void>;
+/** Tries of a compare-and-set write that others' writes keep beating (each such write ends the job). */
+const WRITE_ATTEMPTS = 5;
+
+/** Room a record keeps for what its later writes add (times, an error message) within a NATS message. */
+const RECORD_HEADROOM = 4096;
+
+/** What the jobs share with every node: the buckets, and how this node reads the membership. */
+export interface SharedJobs {
+  readonly nodeId: string;
+  readonly table: JobTable;
+  readonly results: JobResults;
+  readonly coordinators: Coordinators;
+  /** How often a waiter looks again at a job whose coordinator might have gone. */
+  readonly recheckMs: number;
+  /** Ended jobs kept: KEPT_ENDED unless a smaller cluster of jobs is wanted, as in a test of forgetting. */
+  readonly keptEnded?: number;
+  readonly log: FastifyBaseLogger;
 }
 
 /**
- * Jobs this node coordinates: one request per shard over NATS (scatter.ts), each owner computing its
- * rows on its own engine (shard-work.ts); the per-row values are put together in row order, or the
- * shards' top-k merged. The records and results stay on this node.
+ * Jobs in a cluster. This node coordinates the jobs submitted to it: one request per shard over NATS
+ * (scatter.ts), each owner computing its rows on its own engine (shard-work.ts); the per-row values
+ * are put together in row order, or the shards' top-k merged. Every job's record is an entry of the
+ * `rowpool-jobs` bucket and its result an object of `rowpool-results`, so any node answers for any
+ * job: reads go to the bucket, and a cancel or delete is a compare-and-set write that the
+ * coordinator's own later write then loses to. Only the coordinator writes "running" and "succeeded";
+ * it stores the result before it writes "succeeded", so no reader sees a success without its result.
  */
 export class ClusterJobs {
-  readonly #jobs = new Map<string, ClusterJob>();
-  #seq = 0;
+  readonly #forgetting = new Set<string>();
 
   constructor(
     readonly nc: NatsConnection,
     readonly datasets: DatasetObjects,
     readonly budget: MemoryBudget,
     readonly gatherOptions: GatherOptions,
+    readonly shared: SharedJobs,
   ) {}
 
   async submit(datasetId: string, request: JobRequest): Promise<JobRecord> {
     const dataset = await this.datasets.get(datasetId);
     if (dataset === undefined) throw new DatasetNotFound(datasetId);
     const op = opNamed(request.op);
-    if (UNSPLITTABLE.has(op.name) || request.params?.vectors !== undefined) {
+    if (NOT_ON_SHARDS.has(op.name) || request.params?.vectors !== undefined) {
       throw new InvalidJob(
-        `op "${op.name}"${request.params?.vectors === undefined ? '' : ' with params.vectors'} is not run on a sharded dataset in a cluster; the built-in per-row ops and top-k are`,
+        `op "${op.name}"${request.params?.vectors === undefined ? '' : ' with params.vectors'} is not run on a sharded dataset in a cluster; the built-in per-row ops, expressions and top-k are`,
       );
     }
     const params = validateParams(op, request.params, dataset) as Record<string, unknown>;
+    if (op.scope === 'dataset' || op.readsWholeDataset?.(op.prepare(params, dataset)) === true) {
+      throw new InvalidJob(
+        op.name === 'expr'
+          ? 'params.expr reads data (the whole dataset), which a cluster holds in shards on different nodes; expressions of the row (x, i, n, rows, v and args) run on a cluster'
+          : `op "${op.name}" reads across rows, which a cluster holds in shards on different nodes; the per-row ops run on a cluster`,
+      );
+    }
     const start = request.rows?.start ?? 0;
     const end = request.rows?.end ?? dataset.rows;
     if (end > dataset.rows || start > dataset.rows) {
@@ -71,107 +92,95 @@ export class ClusterJobs {
       request.top === undefined
         ? undefined
         : { k: request.top.k, largest: request.top.largest ?? op.largestFirst };
+    // Held while this node gathers the shards' values; the result then lives in the object store.
     const reservation = this.budget.reserve((end - start) * 8, "the job's result");
-    const job: ClusterJob = {
+    const stored: StoredJob = {
+      version: 1,
       id: randomUUID(),
-      seq: ++this.#seq,
+      coordinator: this.shared.nodeId,
       datasetId,
-      op,
+      op: op.name,
       params,
       rows: { start, end },
-      top,
+      top: top ?? null,
       status: 'queued',
       createdAt: new Date().toISOString(),
       startedAt: null,
       finishedAt: null,
-      error: undefined,
-      buffer: undefined,
-      topResult: undefined,
-      reservation,
-      waiters: [],
-      rowsDone() {
-        return this.status === 'succeeded' ? this.rows.end - this.rows.start : 0;
-      },
+      error: null,
+      rowsDone: 0,
+      resultBytes: null,
     };
-    this.#jobs.set(job.id, job);
-    void this.#run(job, dataset);
-    return job;
-  }
-
-  get(id: string): JobRecord {
-    return this.#job(id);
-  }
-
-  list(filter: JobFilter, page: { limit: number; cursor?: string }): JobPage {
-    let before = Number.POSITIVE_INFINITY;
-    if (page.cursor !== undefined) {
-      const match = /^job:(\d+)$/.exec(Buffer.from(page.cursor, 'base64url').toString());
-      if (match === null) {
-        throw new InvalidJob(
-          `cursor "${page.cursor}" is not one this server gave; pass nextCursor back as it came`,
-        );
-      }
-      before = Number(match[1]);
+    let revision: number;
+    try {
+      revision = await this.#bucket.create(stored.id, this.#encodeNew(stored));
+    } catch (err) {
+      reservation.release();
+      throw err;
     }
-    const jobs = [...this.#jobs.values()]
-      .reverse()
-      .filter(
-        (j) =>
-          j.seq < before &&
-          (filter.status === undefined || j.status === filter.status) &&
-          (filter.datasetId === undefined || j.datasetId === filter.datasetId) &&
-          (filter.op === undefined || j.op.name === filter.op),
-      )
-      .slice(0, page.limit + 1);
-    const more = jobs.length > page.limit;
-    if (more) jobs.pop();
-    const last = jobs.at(-1);
-    return {
-      jobs,
-      nextCursor: more && last !== undefined ? Buffer.from(`job:${last.seq}`).toString('base64url') : null,
-    };
-  }
-
-  cancel(id: string, reason = 'cancelled by request'): JobRecord {
-    const job = this.#job(id);
-    if (!isEnded(job.status)) this.#end(job, 'cancelled', reason);
+    const job = new ClusterJobRecord(stored, revision);
+    void this.#run(job, dataset, reservation);
     return job;
   }
 
-  remove(id: string): void {
-    const job = this.#job(id);
-    if (!isEnded(job.status)) this.#end(job, 'cancelled', 'cancelled by request');
-    this.#forget(job);
+  async get(id: string): Promise<JobRecord> {
+    const job = await this.#read(id);
+    await this.#settle(job);
+    return job;
   }
 
-  async waitFor(record: JobRecord, seconds: number): Promise<void> {
-    const job = this.#job(record.id);
-    if (isEnded(job.status) || seconds <= 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, seconds * 1000);
-      job.waiters.push(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  async list(filter: JobFilter, page: { limit: number; cursor?: string }): Promise<JobPage> {
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    await this.shared.table.sync();
+    const jobs = this.shared.table.records();
+    await Promise.all(jobs.map((job) => this.#settle(job)));
+    return pageOf(jobs, filter, page.limit, after);
   }
 
-  result(record: JobRecord): JobResult {
-    const job = this.#job(record.id);
-    return { dtype: job.op.result, buffer: job.buffer, top: job.topResult, batch: undefined };
+  async cancel(id: string, reason = 'cancelled by request'): Promise<JobRecord> {
+    const job = await this.#read(id);
+    await this.#end(job, { status: 'cancelled', error: reason });
+    return job;
+  }
+
+  /** Cancels the job if it has not ended, then deletes its entry and its result. */
+  async remove(id: string): Promise<void> {
+    const job = await this.cancel(id);
+    await this.#forget(job.id);
   }
 
   /**
-   * The result and a hold on its bytes while it is sent. A coordinator's results live outside the
-   * memory limit (see the README's "Running several nodes"), so the hold holds nothing.
+   * Resolves when the job ends or after `seconds`, refreshing `record` in place as it goes. A change
+   * to the job's entry wakes it; it also looks again every `recheckMs`, so a job whose coordinator
+   * left while it waited is found and marked failed.
    */
-  holdResult(record: JobRecord): { result: JobResult; hold: Reservation } {
-    return { result: this.result(record), hold: { bytes: 0, release() {} } };
+  async waitFor(record: JobRecord, seconds: number): Promise<void> {
+    const job = this.#own(record);
+    const deadline = Date.now() + seconds * 1000;
+    while (!isEnded(job.status)) {
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      const next = this.shared.table.nextChange(job.id, Math.min(left, this.shared.recheckMs));
+      try {
+        if (await this.#reload(job)) await this.#settle(job);
+        if (isEnded(job.status)) return;
+        await next.changed;
+      } finally {
+        next.cancel();
+      }
+    }
   }
 
-  async #run(job: ClusterJob, dataset: ClusterDataset): Promise<void> {
-    job.status = 'running';
-    job.startedAt = new Date().toISOString();
+  /** The result, read from the object store for this request and counted until the hold is released. */
+  async holdResult(record: JobRecord): Promise<{ result: JobResult; hold: Reservation }> {
+    return this.shared.results.hold(this.#own(record));
+  }
+
+  get #bucket() {
+    return this.shared.table.bucket;
+  }
+
+  async #run(job: ClusterJobRecord, dataset: ClusterDataset, reservation: Reservation): Promise<void> {
     const { start, end } = job.rows;
     const parts = dataset.shards
       .filter((s) => s.start < end && s.end > start)
@@ -180,6 +189,7 @@ export class ClusterJobs {
         rows: { start: Math.max(start, s.start) - s.start, end: Math.min(end, s.end) - s.start },
       }));
     try {
+      if (!(await this.#write(job, { status: 'running', startedAt: new Date().toISOString() }))) return;
       const replies = await gather(
         this.nc,
         dataset.id,
@@ -189,86 +199,127 @@ export class ClusterJobs {
         })),
         this.gatherOptions,
       );
-      if (isEnded(job.status)) return;
-      if (job.top === undefined)
-        job.buffer = assemble(
-          replies,
-          parts.map((p) => p.rows),
-        );
-      else job.topResult = merge(replies.map(decodeTop), parts, job.top);
-      this.#end(job, 'succeeded');
+      const bytes =
+        job.top === undefined
+          ? new Uint8Array(
+              assemble(
+                replies,
+                parts.map((p) => p.rows),
+              ),
+            )
+          : encodeTop(merge(replies.map(decodeTop), parts, job.top));
+      await this.shared.results.put(job.id, bytes);
+      const succeeded = await this.#end(job, {
+        status: 'succeeded',
+        rowsDone: end - start,
+        resultBytes: bytes.byteLength,
+      });
+      // Cancelled or deleted while its shards ran: the result is not the job's any more.
+      if (!succeeded) await this.shared.results.delete(job.id);
     } catch (err) {
-      if (!isEnded(job.status)) this.#end(job, 'failed', (err as Error).message);
+      await this.#end(job, { status: 'failed', error: (err as Error).message }).catch((failure) =>
+        this.shared.log.error({ err: failure, jobId: job.id }, 'a failed cluster job could not be marked so'),
+      );
+    } finally {
+      reservation.release();
     }
   }
 
-  #end(job: ClusterJob, status: 'succeeded' | 'failed' | 'cancelled', error?: string): void {
-    job.error = error;
-    if (status !== 'succeeded' || job.top !== undefined) {
-      // A top-k keeps 16 bytes a ranked row; a per-row result keeps the reservation made at submit.
-      job.reservation?.release();
-      job.reservation = undefined;
-      job.buffer = status === 'succeeded' ? job.buffer : undefined;
+  /**
+   * A job not ended whose coordinator is no longer a member will not end by itself: whoever finds
+   * it marks it failed.
+   */
+  async #settle(job: ClusterJobRecord): Promise<void> {
+    if (isEnded(job.status) || (await this.shared.coordinators.isLive(job.coordinator))) return;
+    await this.#end(job, {
+      status: 'failed',
+      error: `failed: its coordinating node ${job.coordinator} left the cluster before the job ended`,
+    });
+  }
+
+  /** Ends the job unless it has ended already, then forgets the oldest ended jobs past the limit. */
+  async #end(
+    job: ClusterJobRecord,
+    changes: Pick<StoredJob, 'status'> & Partial<Pick<StoredJob, 'error' | 'rowsDone' | 'resultBytes'>>,
+  ): Promise<boolean> {
+    const written = await this.#write(job, { ...changes, finishedAt: new Date().toISOString() });
+    if (written) {
+      this.#trim().catch((err) => this.shared.log.warn({ err }, 'forgetting old cluster jobs failed'));
     }
-    job.status = status;
-    job.finishedAt = new Date().toISOString();
-    for (const wake of job.waiters.splice(0)) wake();
-    const ended = [...this.#jobs.values()].filter((j) => isEnded(j.status));
-    for (const old of ended.slice(0, Math.max(0, ended.length - KEPT_ENDED))) this.#forget(old);
+    return written;
   }
 
-  #forget(job: ClusterJob): void {
-    job.reservation?.release();
-    job.reservation = undefined;
-    job.buffer = undefined;
-    job.topResult = undefined;
-    this.#jobs.delete(job.id);
-  }
-
-  #job(id: string): ClusterJob {
-    const job = this.#jobs.get(id);
-    if (job === undefined) throw new JobNotFound(id);
-    return job;
-  }
-}
-
-/** The shards' per-row values, 8 bytes a row, one after the other in row order. */
-function assemble(
-  replies: readonly Uint8Array[],
-  rows: readonly { start: number; end: number }[],
-): SharedArrayBuffer {
-  const total = rows.reduce((n, r) => n + (r.end - r.start) * 8, 0);
-  const buffer = new SharedArrayBuffer(total);
-  const out = new Uint8Array(buffer);
-  let at = 0;
-  replies.forEach((reply, i) => {
-    const want = (rows[i].end - rows[i].start) * 8;
-    if (reply.byteLength !== want) {
-      throw new Error(`shard part ${i} answered ${reply.byteLength} bytes for ${want / 8} rows`);
+  /**
+   * Writes `changes` over the entry `job` was read from, unless it has ended or been deleted: false
+   * then, and `job` shows the entry as it is. A write beaten by another is tried again on the entry
+   * as that left it.
+   */
+  async #write(job: ClusterJobRecord, changes: Partial<StoredJob>): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      if (isEnded(job.status)) return false;
+      const next: StoredJob = { ...job.stored, ...changes };
+      try {
+        job.refresh(next, await this.#bucket.update(job.id, encodeJob(next), job.revision));
+        return true;
+      } catch (err) {
+        const before = job.revision;
+        if (!(await this.#reload(job))) return false;
+        // The entry did not change, so the write failed for another reason.
+        if (job.revision === before || attempt === WRITE_ATTEMPTS) throw err;
+      }
     }
-    out.set(reply, at);
-    at += want;
-  });
-  return buffer;
-}
+  }
 
-/**
- * The k best of the shards' own top-k: the best k of a dataset are among the best k of its shards.
- * The candidates go in row order, so topK's rule (ties to the lower row, NaN last) holds across shards.
- */
-function merge(
-  tops: readonly TopK[],
-  parts: readonly { shard: { start: number } }[],
-  top: { k: number; largest: boolean },
-): TopK {
-  const candidates = tops
-    .flatMap((t, i) => t.indices.map((row, j) => ({ row: row + parts[i].shard.start, value: t.values[j] })))
-    .sort((a, b) => a.row - b.row);
-  const best = topK(
-    candidates.map((c) => c.value),
-    0,
-    Math.min(top.k, candidates.length),
-    top.largest,
-  );
-  return { indices: best.indices.map((i) => candidates[i].row), values: best.values };
+  async #trim(): Promise<void> {
+    const old = this.shared.table
+      .endedBeyond(this.shared.keptEnded ?? KEPT_ENDED)
+      .filter((id) => !this.#forgetting.has(id));
+    await Promise.all(old.map((id) => this.#forget(id)));
+  }
+
+  /** The entry goes first, so no reader finds a job whose result is being removed. */
+  async #forget(id: string): Promise<void> {
+    this.#forgetting.add(id);
+    try {
+      await this.#bucket.delete(id);
+      await this.shared.results.delete(id);
+    } finally {
+      this.#forgetting.delete(id);
+    }
+  }
+
+  async #read(id: string): Promise<ClusterJobRecord> {
+    const entry = isJobId(id) ? await this.#bucket.get(id) : null;
+    if (entry === null || entry.operation !== 'PUT') throw new JobNotFound(id);
+    return new ClusterJobRecord(entry.json<StoredJob>(), entry.revision);
+  }
+
+  /** Reads the job's entry again; false when it has been deleted (the job then shows as cancelled). */
+  async #reload(job: ClusterJobRecord): Promise<boolean> {
+    const entry = await this.#bucket.get(job.id);
+    if (entry === null || entry.operation !== 'PUT') {
+      job.forgotten();
+      return false;
+    }
+    if (entry.revision !== job.revision) job.refresh(entry.json<StoredJob>(), entry.revision);
+    return true;
+  }
+
+  /** A new record, refused when it could not travel in one NATS message as its shards' tasks must. */
+  #encodeNew(stored: StoredJob): Uint8Array {
+    const bytes = encodeJob(stored);
+    const max = this.nc.info?.max_payload;
+    if (max !== undefined && bytes.byteLength + RECORD_HEADROOM > max) {
+      throw new InvalidJob(
+        `the job takes ${bytes.byteLength} bytes as JSON (mostly its params), more than the ${max - RECORD_HEADROOM} a cluster shares a job in (the NATS server's max_payload less ${RECORD_HEADROOM})`,
+      );
+    }
+    return bytes;
+  }
+
+  #own(record: JobRecord): ClusterJobRecord {
+    if (!(record instanceof ClusterJobRecord))
+      throw new Error(`job ${record.id} was not read from the cluster`);
+    return record;
+  }
 }

@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import type { ObjectStore } from '@nats-io/obj';
+import { copyBytes, type SharedArray } from '../datasets/shared-array.js';
 import type { DatasetInfo } from '../datasets/store.js';
 import type { KeyLister, ObjectReader } from './leader-reads.js';
 import { planShards, type Shard } from './shards.js';
@@ -32,7 +33,7 @@ export class DatasetObjects {
     readonly maxShardBytes: number,
   ) {}
 
-  async put(dataset: NewClusterDataset, data: Uint8Array): Promise<ClusterDataset> {
+  async put(dataset: NewClusterDataset, data: SharedArray): Promise<ClusterDataset> {
     const itemBytes = dataset.rows === 0 ? 0 : dataset.bytes / dataset.rows;
     const shards = planShards(dataset.rows, itemBytes, this.maxShardBytes);
     const written: string[] = [];
@@ -43,8 +44,9 @@ export class DatasetObjects {
           const shard = shards[next++];
           const name = shardObjectName(dataset.id, shard.index);
           written.push(name);
-          // A copy of the shard: the client keeps the bytes it sends until JetStream acknowledges them.
-          const bytes = data.slice(shard.byteOffset, shard.byteOffset + shard.bytes);
+          // A copy of the shard (whichever segments it spans): the client keeps the bytes it sends
+          // until JetStream acknowledges them.
+          const bytes = copyBytes(data, shard.byteOffset, shard.byteOffset + shard.bytes);
           await this.objects.putBlob({ name }, bytes);
         }
       };

@@ -7,6 +7,8 @@ import type { MemoryBudget } from '../memory.js';
 import { openBuckets } from './buckets.js';
 import { ClusterJobs } from './cluster-jobs.js';
 import type { DatasetObjects } from './dataset-objects.js';
+import { Coordinators } from './job-coordinators.js';
+import { JobResults } from './job-results.js';
 import type { Membership } from './membership.js';
 import { serveShard } from './scatter.js';
 import { ShardHoldings, shardKey } from './shard-holdings.js';
@@ -22,7 +24,8 @@ export interface ClusterNodeDeps {
 /**
  * This process as a member of the cluster: its heartbeat, the shards it owns loaded into its store
  * and served on their subjects, and the jobs it coordinates. Every heartbeat it reads the members
- * and the dataset tables and moves its holdings to match.
+ * and the dataset tables and moves its holdings to match. It keeps a copy of the job table (job-table.ts)
+ * from its start to its close.
  */
 export class ClusterNode {
   readonly #subs = new Map<string, Subscription>();
@@ -42,7 +45,12 @@ export class ClusterNode {
 
   static async open(config: ClusterConfig, memoryLimit: number, deps: ClusterNodeDeps): Promise<ClusterNode> {
     const nc = await connect({ servers: config.natsUrl.split(','), name: config.nodeId });
-    const { membership, datasets } = await openBuckets(
+    const {
+      membership,
+      datasets,
+      jobs: table,
+      results,
+    } = await openBuckets(
       nc,
       { id: config.nodeId, url: config.advertiseUrl, memoryLimit },
       {
@@ -52,12 +60,28 @@ export class ClusterNode {
       },
     );
     const holdings = new ShardHoldings(config.nodeId, config.replicas, datasets, deps.store, deps.budget);
-    const jobs = new ClusterJobs(nc, datasets, deps.budget, {
-      timeoutMs: config.shardTimeoutMs,
-      // Enough pauses of a heartbeat each for a lost owner's entry to expire and its shards to load.
-      attempts: Math.ceil(config.memberTtlMs / config.heartbeatMs) + 5,
-      retryDelayMs: config.heartbeatMs,
-    });
+    await table.start((err) =>
+      deps.log.error({ err }, 'an entry of the cluster job table could not be read'),
+    );
+    const jobs = new ClusterJobs(
+      nc,
+      datasets,
+      deps.budget,
+      {
+        timeoutMs: config.shardTimeoutMs,
+        // Enough pauses of a heartbeat each for a lost owner's entry to expire and its shards to load.
+        attempts: Math.ceil(config.memberTtlMs / config.heartbeatMs) + 5,
+        retryDelayMs: config.heartbeatMs,
+      },
+      {
+        nodeId: config.nodeId,
+        table,
+        results: new JobResults(results, deps.budget),
+        coordinators: new Coordinators(membership.bucket, config.nodeId, config.heartbeatMs),
+        recheckMs: config.heartbeatMs,
+        log: deps.log,
+      },
+    );
     return new ClusterNode(config, nc, membership, datasets, holdings, jobs, deps);
   }
 
@@ -96,6 +120,7 @@ export class ClusterNode {
     clearTimeout(this.#timer);
     await this.membership.leave().catch(() => {});
     this.holdings.releaseAll();
+    this.jobs.shared.table.stop();
     await this.connection.drain().catch(() => {});
   }
 

@@ -1,4 +1,5 @@
-import { allocateSharedArray, arrayBytes } from '../datasets/shared-array.js';
+import { allocateArray } from '../datasets/ingest.js';
+import { MAX_SEGMENT_BYTES, setBytes } from '../datasets/shared-array.js';
 import type { DatasetStore } from '../datasets/store.js';
 import type { MemoryBudget } from '../memory.js';
 import type { ClusterDataset, DatasetObjects } from './dataset-objects.js';
@@ -112,13 +113,15 @@ export class ShardHoldings {
     const reservation = this.budget.reserve(bytes, `shard ${index} of dataset ${dataset.id}`);
     try {
       const data = await this.datasets.shard(dataset, index);
-      const array = allocateSharedArray(dataset.dtype, bytes);
-      arrayBytes(array).set(data);
+      const shape = [end - start, ...dataset.shape.slice(1)];
+      const array = allocateArray(dataset.dtype, shape, MAX_SEGMENT_BYTES);
+      setBytes(array, data);
       const storeId = `shard.${dataset.id}.${index}`;
       this.store.add(
-        { ...array, dtype: dataset.dtype, shape: [end - start, ...dataset.shape.slice(1)], reservation },
+        { ...array, dtype: dataset.dtype, shape, reservation },
         null,
         { id: storeId, createdAt: dataset.createdAt },
+        { firstRow: start, rows: dataset.rows },
       );
       return { datasetId: dataset.id, index, start, end, storeId };
     } catch (err) {

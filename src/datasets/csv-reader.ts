@@ -56,8 +56,9 @@ export async function readCsvStream(
   body: AsyncIterable<Uint8Array>,
   budget: MemoryBudget,
   dtype: DType,
+  segmentLimit?: number,
 ): Promise<FilledArray> {
-  const csv = new CsvRows(new GrowingArray(dtype, budget));
+  const csv = new CsvRows(new GrowingArray(dtype, budget, segmentLimit));
   const parser = (
     new Parser({
       bom: true,

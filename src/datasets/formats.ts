@@ -27,6 +27,8 @@ export interface UploadSource {
   readonly contentLength: number | undefined;
   readonly query: UploadQuery;
   readonly budget: MemoryBudget;
+  /** Bytes past which an array is split into segments (shared-array.ts). */
+  readonly segmentLimit: number;
   /** Multipart only: the form's parts, files guarded like bodies. */
   readonly parts: () => AsyncIterable<MultipartFile | MultipartValue>;
   /** Wraps a stream (a form's file) in the same timeouts as the body. */
@@ -63,7 +65,10 @@ export const UPLOAD_FORMATS: readonly UploadFormat[] = [
     contentTypes: UPLOAD_MEDIA_TYPES.npy,
     queryParams: [],
     text: false,
-    read: async (s) => ({ filled: await readNpyStream(s.body, s.budget, s.contentLength), format: 'npy' }),
+    read: async (s) => ({
+      filled: await readNpyStream(s.body, s.budget, s.contentLength, s.segmentLimit),
+      format: 'npy',
+    }),
     media: {
       [NPY_MEDIA_TYPE]: {
         schema: {
@@ -115,7 +120,7 @@ export const UPLOAD_FORMATS: readonly UploadFormat[] = [
     queryParams: ['dtype'],
     text: true,
     read: async (s) => ({
-      filled: await readCsvStream(s.body, s.budget, dtypeParam(s.query.dtype, 'float64')),
+      filled: await readCsvStream(s.body, s.budget, dtypeParam(s.query.dtype, 'float64'), s.segmentLimit),
       format: 'csv',
     }),
     media: {
@@ -210,7 +215,10 @@ async function readOctetStream(s: UploadSource): Promise<Uploaded> {
   if (s.query.dtype !== undefined || s.query.shape !== undefined) {
     const dtype = dtypeParam(s.query.dtype);
     const shape = shapeParam(s.query.shape);
-    return { filled: await readRawStream(s.body, s.budget, dtype, shape, s.contentLength), format: 'raw' };
+    return {
+      filled: await readRawStream(s.body, s.budget, dtype, shape, s.contentLength, s.segmentLimit),
+      format: 'raw',
+    };
   }
   const [head, stream] = await peek(s.body);
   if (!startsWithMagic(head) && head.length >= 6) {
@@ -218,7 +226,7 @@ async function readOctetStream(s: UploadSource): Promise<Uploaded> {
       'an application/octet-stream body must be an .npy file (starting with \\x93NUMPY) or raw bytes with the dtype and shape query parameters',
     );
   }
-  return { filled: await readNpyStream(stream, s.budget, s.contentLength), format: 'npy' };
+  return { filled: await readNpyStream(stream, s.budget, s.contentLength, s.segmentLimit), format: 'npy' };
 }
 
 /** Reads the first chunk of a stream and hands back a stream that still yields it. */

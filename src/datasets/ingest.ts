@@ -3,7 +3,7 @@ import type { MemoryBudget } from '../memory.js';
 import { ArrayWriter } from './array-writer.js';
 import { DTYPE_INFO, type DType, elementCount } from './dtypes.js';
 import { npyDataOffset, npyDeclaredBytes, parseNpyHeader } from './npy.js';
-import { allocateSharedArray, arrayBytes } from './shared-array.js';
+import { allocateSharedArray, MAX_SEGMENT_BYTES, type SharedArray } from './shared-array.js';
 import type { FilledArray } from './store.js';
 
 /**
@@ -18,6 +18,7 @@ export async function readNpyStream(
   body: AsyncIterable<Uint8Array>,
   budget: MemoryBudget,
   contentLength?: number,
+  segmentLimit = MAX_SEGMENT_BYTES,
 ): Promise<FilledArray> {
   const chunks = body[Symbol.asyncIterator]();
   let prefix: Buffer = Buffer.alloc(0);
@@ -37,9 +38,9 @@ export async function readNpyStream(
   const reservation = budget.reserve(bytes);
   try {
     checkLength(contentLength, header.dataOffset + bytes, "the header's dtype and shape");
-    const array = allocateSharedArray(header.dtype, bytes);
+    const array = allocateArray(header.dtype, header.shape, segmentLimit);
     const writer = new ArrayWriter(
-      arrayBytes(array),
+      array,
       DTYPE_INFO[header.dtype].itemsize,
       header.bigEndian,
       header.fortranOrder ? header.shape : undefined,
@@ -60,19 +61,26 @@ export async function readRawStream(
   dtype: DType,
   shape: readonly number[],
   contentLength?: number,
+  segmentLimit = MAX_SEGMENT_BYTES,
 ): Promise<FilledArray> {
   const bytes = elementCount(shape) * DTYPE_INFO[dtype].itemsize;
   const reservation = budget.reserve(bytes);
   try {
     checkLength(contentLength, bytes, `dtype ${dtype} and shape (${shape.join(', ')})`);
-    const array = allocateSharedArray(dtype, bytes);
-    const writer = new ArrayWriter(arrayBytes(array), DTYPE_INFO[dtype].itemsize, false);
+    const array = allocateArray(dtype, shape, segmentLimit);
+    const writer = new ArrayWriter(array, DTYPE_INFO[dtype].itemsize, false);
     await drainInto(body[Symbol.asyncIterator](), writer);
     return { ...array, dtype, shape, reservation };
   } catch (err) {
     reservation.release();
     throw err;
   }
+}
+
+/** Zeroed shared memory for an array of this dtype and shape, split between rows past `segmentLimit`. */
+export function allocateArray(dtype: DType, shape: readonly number[], segmentLimit: number): SharedArray {
+  const rowBytes = elementCount(shape.slice(1)) * DTYPE_INFO[dtype].itemsize;
+  return allocateSharedArray(dtype, shape.length === 0 ? 1 : shape[0], rowBytes, segmentLimit);
 }
 
 /** A declared body length that cannot be right is refused before any data is copied. */

@@ -15,8 +15,19 @@ export interface DatasetInfo {
   readonly createdAt: string;
 }
 
-/** The array, little-endian and in C order, is shared with the workers, never copied. */
-export interface Dataset extends DatasetInfo, SharedArray {}
+/**
+ * Where a cluster shard's rows sit in the dataset it was cut from: its rows are rows `firstRow..`
+ * of a dataset of `rows` rows, so an op that reads the row number sees the whole dataset's.
+ */
+export interface ShardPlace {
+  readonly firstRow: number;
+  readonly rows: number;
+}
+
+/** The array, little-endian and in C order (in one segment or more), is shared with the workers, never copied. */
+export interface Dataset extends DatasetInfo, SharedArray {
+  readonly shardOf?: ShardPlace;
+}
 
 /** A filled array whose memory is reserved, waiting to be stored (or dropped, on error). */
 export interface FilledArray extends SharedArray {
@@ -47,7 +58,7 @@ interface Entry {
 }
 
 /**
- * id -> dataset. Holding the only main-thread reference to each buffer is what lets delete free it;
+ * id -> dataset. Holding the only main-thread reference to each segment is what lets delete free it;
  * a dataset deleted while a download still reads it stays counted until the download ends.
  */
 export class DatasetStore {
@@ -55,7 +66,12 @@ export class DatasetStore {
   readonly #onDelete: DeleteListener[] = [];
   readonly #onFreed: FreedListener[] = [];
 
-  add(filled: FilledArray, name: string | null, identity = newDatasetIdentity()): Dataset {
+  add(
+    filled: FilledArray,
+    name: string | null,
+    identity = newDatasetIdentity(),
+    shardOf?: ShardPlace,
+  ): Dataset {
     const { shape } = filled;
     const rows = shape[0];
     let rowLength = 1;
@@ -69,8 +85,9 @@ export class DatasetStore {
       rowLength,
       bytes: filled.bytes,
       createdAt: identity.createdAt,
-      buffer: filled.buffer,
-      memory: filled.memory,
+      segmentRows: filled.segmentRows,
+      segments: filled.segments,
+      ...(shardOf === undefined ? {} : { shardOf }),
     };
     this.#datasets.set(dataset.id, { dataset, reservation: filled.reservation, holds: 0, deleted: false });
     return dataset;

@@ -3,7 +3,7 @@
  * only of the generator's fixed templates, generated names and numbers it formatted itself.
  */
 import { ExprError } from './errors.js';
-import { type ExprShape, Generator } from './generator.js';
+import { DATA_READ, type ExprShape, Generator } from './generator.js';
 import { parse } from './parser.js';
 import { RUNTIME } from './runtime.js';
 import { asNumber } from './values.js';
@@ -20,6 +20,20 @@ export interface CompiledExpr {
 }
 
 const RUNTIME_NAMES = Object.keys(RUNTIME);
+
+/**
+ * The kernel's names for `data`: D, the one view, or DR(j), which reads element j from its segment
+ * (every segment's view is of one class, so DR stays monomorphic).
+ */
+function dataLines(shape: ExprShape): string[] {
+  if (shape.segmentElements === undefined) return ['const D = env.data.raw;', 'const DL = env.data.length;'];
+  return [
+    'const DS = env.data.segments;',
+    'const SE = env.data.segmentElements;',
+    'const DL = env.data.length;',
+    `const DR = (j) => { const s = Math.floor(j / SE); const D = DS[s]; const k = j - s * SE; return ${DATA_READ[shape.dtype]('k')}; };`,
+  ];
+}
 
 export function compileExpr(text: string, shape: ExprShape): CompiledExpr {
   const tree = parse(text);
@@ -38,9 +52,10 @@ export function compileExpr(text: string, shape: ExprShape): CompiledExpr {
     `const { ${RUNTIME_NAMES.join(', ')} } = rt;`,
     'const ST = new Float64Array(64);',
     ...g.em.scratch.map((s) => `let ${s} = new Float64Array(16);`),
+    ...g.em.selects.map((s) => `const ${s} = new Float64Array(2);`),
     'return function kernel(src, off, count, n, firstRow, env, out, slot) {',
     'const rows = env.rows;',
-    ...(g.usesData ? ['const D = env.data.raw;', 'const DL = env.data.length;'] : []),
+    ...(g.usesData ? dataLines(shape) : []),
     'const V = env.v;',
     'const VL = V.length;',
     ...shape.argNames.map((_, j) => `const a${j} = env.args[${j}];`),

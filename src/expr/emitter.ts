@@ -15,9 +15,21 @@ export class Emitter {
   private lazy = 0;
   /** Factory-level scratch arrays, grown once and reused by every row. */
   readonly scratch: string[] = [];
+  /** Factory-level two-slot arrays for `where` (see newSelect). */
+  readonly selects: string[] = [];
 
   fresh(prefix: 't' | 'k' | 'm' | 'p' | 'z' | 'y' | 'c' | 'e' | 'r' | 'w'): string {
     return `${prefix}${++this.counter}`;
+  }
+
+  /**
+   * A two-slot array for a branchless select: both values are stored and the condition's 0/1
+   * picks one, which is faster than a mispredicted branch and computes both sides, as NumPy does.
+   */
+  newSelect(): string {
+    const name = `W${++this.counter}`;
+    this.selects.push(name);
+    return name;
   }
 
   newScratch(): string {

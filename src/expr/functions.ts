@@ -21,7 +21,7 @@ import {
 import { FAIL } from './runtime.js';
 import {
   type ArrayValue,
-  asCondition,
+  asBit,
   asNumber,
   isSimple,
   type Kind,
@@ -287,10 +287,19 @@ export function callFunction(
       const b = bound.get('y')!.value;
       const bool = a.kind === 'bool' && b.kind === 'bool';
       const kind: Kind = bool ? 'bool' : a.kind === 'int' && b.kind === 'int' ? 'int' : 'float';
-      return g.elementwise(column, kind, [value, a, b], ([c, x, y]) =>
-        bool
-          ? `(${asCondition(value.kind, c)} ? ${x} : ${y})`
-          : `(${asCondition(value.kind, c)} ? ${asNumber(a.kind, x)} : ${asNumber(b.kind, y)})`,
+      if (bool) {
+        return g.elementwise(column, kind, [value, a, b], ([c, x, y]) => {
+          const bit = asBit(value.kind, c);
+          return `((${bit} & ${asBit(a.kind, x)}) | (~${bit} & ${asBit(b.kind, y)}))`;
+        });
+      }
+      const select = g.em.newSelect();
+      return g.elementwise(
+        column,
+        kind,
+        [value, a, b],
+        ([c, x, y]) =>
+          `(${select}[1] = ${asNumber(a.kind, x)}, ${select}[0] = ${asNumber(b.kind, y)}, ${select}[${asBit(value.kind, c)}])`,
       );
     }
     case 'diff': {

@@ -39,10 +39,15 @@ export interface ExprShape {
   readonly vectorLength: number | undefined;
   /** Keys of `params.args`, in the order the kernel receives their values. */
   readonly argNames: readonly string[];
+  /**
+   * Elements in each segment but the last, for a dataset split into segments: `data` is then read
+   * through DR, which finds an element's segment (see compile.ts). Undefined for one segment.
+   */
+  readonly segmentElements?: number;
 }
 
 /** Element `j` of the stored dataset as float64, per dtype; the views are those of convert.ts. */
-const DATA_READ: Readonly<Record<DType, (j: string) => string>> = {
+export const DATA_READ: Readonly<Record<DType, (j: string) => string>> = {
   float64: (j) => `D[${j}]`,
   float32: (j) => `D[${j}]`,
   float16: (j) => `F16[D[${j}]]`,
@@ -309,14 +314,14 @@ export class Generator implements CallContext {
       case 'data':
       case 'dataset': {
         this.usesData = true;
-        const read = DATA_READ[shape.dtype];
+        const segmented = shape.segmentElements !== undefined;
         return {
           shape: 'array',
           kind: 'float',
           length: 'DL',
           knownLength: shape.rows * shape.rowLength,
-          at: read,
-          contiguous: shape.dtype === 'float64' ? { array: 'D', base: '0' } : undefined,
+          at: segmented ? (j) => `DR(${j})` : DATA_READ[shape.dtype],
+          contiguous: shape.dtype === 'float64' && !segmented ? { array: 'D', base: '0' } : undefined,
         };
       }
       case 'v':
@@ -383,14 +388,14 @@ export class Generator implements CallContext {
           column,
         );
       }
-      const js = op === '&' ? '&&' : '||';
-      return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} ${js} ${b})`);
+      return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} ${op} ${b})`);
     }
-    // NumPy's bool arithmetic: + is or, * is and, - is refused.
+    // NumPy's bool arithmetic: + is or, * is and, - is refused. Bitwise on the 0/1 truths, both
+    // sides computed as NumPy does, so no branch (see asBit).
     if (bools && op === '+')
-      return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} || ${b})`);
+      return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} | ${b})`);
     if (bools && op === '*')
-      return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} && ${b})`);
+      return this.elementwise(column, 'bool', [left, right], ([a, b]) => `(${a} & ${b})`);
     if (bools && op === '-') {
       throw new ExprError('- does not apply to two booleans, as in NumPy: use ~, & and |', column);
     }

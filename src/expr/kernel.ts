@@ -5,11 +5,17 @@
 import type { RawView } from '../jobs/kernels/convert.js';
 import { RUNTIME, type Runtime } from './runtime.js';
 
-/** The whole dataset, flattened in C order, in its stored dtype (the views of convert.ts's codecs). */
+/**
+ * The whole dataset, flattened in C order, in its stored dtype (the views of convert.ts's codecs):
+ * `raw` for a dataset in one segment; for one in several, element j is element
+ * `j - s * segmentElements` of `segments[s]`, s = floor(j / segmentElements).
+ */
 export interface DataReader {
   readonly raw: RawView;
   /** Elements (not view entries: int64 and uint64 take two each). */
   readonly length: number;
+  readonly segments: readonly RawView[];
+  readonly segmentElements: number;
 }
 
 export interface ExprEnv {

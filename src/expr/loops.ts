@@ -4,7 +4,7 @@
  */
 import type { Emitter, FailCode } from './emitter.js';
 import { FAIL, PLAN_END } from './runtime.js';
-import { type ArrayValue, asCondition, asNumber } from './values.js';
+import { type ArrayValue, asBit, asCondition, asNumber } from './values.js';
 
 export type Elem = (k: string) => string;
 
@@ -127,11 +127,10 @@ export function emitMaxAbs(em: Emitter, a: ArrayValue): string {
 }
 
 export function emitCount(em: Emitter, a: ArrayValue): string {
-  const elem = conditionElem(a);
   const count = em.fresh('t');
   const k = em.fresh('k');
   em.emit(`let ${count} = 0;`);
-  em.emit(`for (let ${k} = 0; ${k} < ${a.length}; ${k}++) if (${elem(k)}) ${count}++;`);
+  em.emit(`for (let ${k} = 0; ${k} < ${a.length}; ${k}++) ${count} += ${asBit(a.kind, a.at(k))};`);
   return count;
 }
 

@@ -63,16 +63,20 @@ export function batchRunner(
   new Float64Array(buffer, 0, nq * n).set(params.vectors);
   const out = new Float64Array(buffer, outAt, blockRows * nq);
   const into = new Uint8Array(buffer, rowsAt, blockRows * rowBytes);
-  const from = dataset.buffer;
+  const { segments, segmentRows } = dataset;
   return (r0, r1) => {
-    for (let r = r0; r < r1; r += blockRows) {
-      const rows = Math.min(blockRows, r1 - r);
-      into.set(new Uint8Array(from, r * rowBytes, rows * rowBytes));
+    for (let r = r0; r < r1; ) {
+      // A block stays inside one segment, so its rows are copied from one buffer.
+      const segment = Math.floor(r / segmentRows);
+      const rows = Math.min(blockRows, r1 - r, (segment + 1) * segmentRows - r);
+      const from = (r - segment * segmentRows) * rowBytes;
+      into.set(new Uint8Array(segments[segment].buffer, from, rows * rowBytes));
       scorer(kernels, rowsAt, rows, n, itemsize, 0, nq, norms, outAt, out);
       for (let i = 0; i < rows; i++) {
         const at = i * nq;
         for (let j = 0; j < nq; j++) heaps.offer(j, out[at + j], r + i);
       }
+      r += rows;
     }
   };
 }

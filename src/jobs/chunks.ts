@@ -1,6 +1,7 @@
 /**
  * Splits a job's rows into pool tasks: enough of them to keep every thread busy and even out the
- * tail, each big enough that the ~0.1 ms cost of a task is small beside its work.
+ * tail, each big enough that the ~0.1 ms cost of a task is small beside its work. No task crosses
+ * a segment boundary of the dataset, so each reads one memory with the SIMD kernels.
  */
 const TASKS_PER_THREAD = 16;
 const MIN_TASK_ELEMENTS = 1 << 16;
@@ -11,6 +12,32 @@ export function planChunks(
   end: number,
   threads: number,
   /** Elements each row reads: the same number for every row, or a function of the row. */
+  cost: number | ((row: number) => number),
+  /** Rows in each of the dataset's segments but the last (shared-array.ts). */
+  segmentRows = Number.POSITIVE_INFINITY,
+): number[] {
+  const bounds = planBounds(start, end, threads, cost);
+  return end - start > 0 && Math.ceil(end / segmentRows) > Math.floor(start / segmentRows) + 1
+    ? splitAtSegments(bounds, segmentRows)
+    : bounds;
+}
+
+/** The bounds with every segment boundary strictly inside the rows added. */
+function splitAtSegments(bounds: number[], segmentRows: number): number[] {
+  const out = [bounds[0]];
+  for (let i = 1; i < bounds.length; i++) {
+    const from = bounds[i - 1];
+    const to = bounds[i];
+    for (let b = (Math.floor(from / segmentRows) + 1) * segmentRows; b < to; b += segmentRows) out.push(b);
+    out.push(to);
+  }
+  return out;
+}
+
+function planBounds(
+  start: number,
+  end: number,
+  threads: number,
   cost: number | ((row: number) => number),
 ): number[] {
   const rows = end - start;

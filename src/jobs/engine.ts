@@ -154,6 +154,7 @@ export class JobEngine {
       end,
       this.#opts.pool.threads,
       rowCost ?? dataset.rowLength * (vectors?.length ?? 1),
+      dataset.segmentRows,
     );
     const batch = vectors === undefined ? undefined : new BatchTop(bounds, vectors.length, request.top!.k);
     const resultBytes = batch === undefined ? rowsTotal * 8 : batch.cells * 8;

@@ -94,8 +94,10 @@ export function createPool(
         {
           id: '',
           dtype: 'float64',
-          buffer: memory.buffer as unknown as SharedArrayBuffer,
-          memory,
+          segments: [
+            { buffer: memory.buffer as unknown as SharedArrayBuffer, memory, firstRow: 0, rows: 0, bytes: 0 },
+          ],
+          segmentRows: 1,
           rows: 0,
           rowLength: 128,
         },

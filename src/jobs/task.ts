@@ -1,5 +1,5 @@
 import type { TaskDataset } from './block-runner.js';
-import type { VectorSlots } from './vector-slots.js';
+import type { DatasetVectorSlots } from './vector-slots.js';
 
 /**
  * One chunk of a job, as sent to a worker. Buffers are SharedArrayBuffers, which structured clone
@@ -10,8 +10,8 @@ export interface ChunkTask {
   /** The op's params as its `prepare` made them, the same object for every chunk of the job. */
   readonly params: unknown;
   readonly dataset: TaskDataset;
-  /** Where the worker may put params.vector in the dataset's memory for the SIMD kernels, if anywhere. */
-  readonly vectorSlots: { readonly slots: VectorSlots; readonly tag: number } | null;
+  /** Where the worker may put params.vector in each segment's memory for the SIMD kernels, if anywhere. */
+  readonly vectorSlots: { readonly slots: DatasetVectorSlots; readonly tag: number } | null;
   readonly r0: number;
   readonly r1: number;
   readonly result: SharedArrayBuffer;
@@ -63,11 +63,11 @@ export function chunkTask(
   r1: number,
   output: ChunkOutput,
 ): ChunkTask {
-  const { id, dtype, buffer, memory, rows, rowLength } = dataset;
+  const { id, dtype, segments, segmentRows, rows, rowLength } = dataset;
   return {
     op,
     params,
-    dataset: { id, dtype, buffer, memory, rows, rowLength },
+    dataset: { id, dtype, segments, segmentRows, rows, rowLength },
     vectorSlots: output.vectorSlots ?? null,
     r0,
     r1,

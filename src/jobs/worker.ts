@@ -17,12 +17,13 @@ import { claimSlot, releaseSlot } from './vector-slots.js';
 const BLOCK_ELEMENTS = 1 << 18;
 
 /**
- * The SIMD instance of the last dataset, kept between its tasks: with a new instance per task the
- * kernels' calls into WebAssembly would see a new target each time, and V8 would stop inlining them
- * (measured: 15-25% slower on 1000-value rows in cache). It holds the dataset's memory alive, so it
- * is dropped whenever the main thread asks for a collection, which it does on every delete.
+ * The SIMD instances of the last dataset, one per segment, kept between its tasks: with a new
+ * instance per task the kernels' calls into WebAssembly would see a new target each time, and V8
+ * would stop inlining them (measured: 15-25% slower on 1000-value rows in cache). They hold the
+ * dataset's memories alive, so they are dropped whenever the main thread asks for a collection,
+ * which it does on every delete.
  */
-let cached: { readonly datasetId: string; readonly kernels: SimdKernels } | undefined;
+let cached: { readonly datasetId: string; readonly kernels: Map<number, SimdKernels> } | undefined;
 
 void collectOnSignal((workerData as WorkerData).reclaimSignal, () => {
   cached = undefined;
@@ -30,10 +31,15 @@ void collectOnSignal((workerData as WorkerData).reclaimSignal, () => {
   dropAllKernelInstances();
 });
 
-function kernelsFor(dataset: TaskDataset, memory: WebAssembly.Memory): SimdKernels {
+function kernelsFor(dataset: TaskDataset, segment: number, memory: WebAssembly.Memory): SimdKernels {
   const datasetId = dataset.id;
-  if (cached?.datasetId !== datasetId) cached = { datasetId, kernels: simdKernelsFor(memory, dataset.dtype) };
-  return cached.kernels;
+  if (cached?.datasetId !== datasetId) cached = { datasetId, kernels: new Map() };
+  let kernels = cached.kernels.get(segment);
+  if (kernels === undefined) {
+    kernels = simdKernelsFor(memory, dataset.dtype);
+    cached.kernels.set(segment, kernels);
+  }
+  return kernels;
 }
 
 export default function runChunk(task: ChunkTask): ChunkOutcome {
@@ -53,8 +59,11 @@ export default function runChunk(task: ChunkTask): ChunkOutcome {
             BLOCK_ELEMENTS / Math.max(1, dataset.rowLength) / (batch ? (params as BatchParams).queries : 1),
           ),
         );
-  const memory = dataset.memory;
-  const useSimd = !batch && memory !== null && simdKernelOf(op, params, dataset) !== undefined;
+  // The engine's chunks never cross a segment boundary, so the task's rows share one memory.
+  const segmentAt = Math.min(dataset.segments.length - 1, Math.floor(task.r0 / dataset.segmentRows));
+  const segment = dataset.segments[segmentAt];
+  const memory = segment.memory;
+  const useSimd = !batch && memory !== null && simdKernelOf(op, params, dataset, segment) !== undefined;
   const heaps = batch
     ? new QueryHeaps(
         (params as BatchParams).queries,
@@ -70,9 +79,10 @@ export default function runChunk(task: ChunkTask): ChunkOutcome {
     if (useSimd) {
       const vector = (params as { vector?: Float64Array }).vector;
       if (op.vector === 'row' && task.vectorSlots !== null && vector !== undefined) {
-        vectorAt = claimSlot(memory, task.vectorSlots.slots, task.vectorSlots.tag, vector);
+        const slots = task.vectorSlots.slots[segmentAt];
+        if (slots !== null) vectorAt = claimSlot(memory, slots, task.vectorSlots.tag, vector);
       }
-      simd = { kernels: kernelsFor(dataset, memory), vectorAt };
+      simd = { kernels: kernelsFor(dataset, segmentAt, memory), firstRow: segment.firstRow, vectorAt };
     }
     const run =
       heaps === undefined

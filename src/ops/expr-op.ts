@@ -48,6 +48,10 @@ interface ExprTask {
   readonly source: string;
   readonly usesData: boolean;
   readonly usesRow: boolean;
+  /** Added to the block's first row to give `i`: a cluster shard's first row in its dataset. */
+  readonly rowOffset: number;
+  /** What `rows` reads: the dataset's rows, all shards' together on a cluster. */
+  readonly datasetRows: number;
   readonly v: Float64Array;
   readonly args: Float64Array;
   /** The built-in reduction the expression is, if it is exactly one (see BUILTIN_REDUCTIONS). */
@@ -90,10 +94,14 @@ function builtinOf(text: string): BuiltinName | undefined {
 function compile(params: Params, dataset: DatasetShape): CompiledExpr {
   return compileExpr(params.expr, {
     rowLength: dataset.rowLength,
-    rows: dataset.rows,
+    rows: dataset.shardOf?.rows ?? dataset.rows,
     dtype: dataset.dtype,
     vectorLength: params.vector?.length,
     argNames: Object.keys(params.args ?? {}),
+    segmentElements:
+      dataset.segmentRows !== undefined && dataset.segmentRows < dataset.rows
+        ? dataset.segmentRows * dataset.rowLength
+        : undefined,
   });
 }
 
@@ -110,8 +118,15 @@ let last: { readonly task: ExprTask; readonly whole: WholeDataset; readonly env:
 
 function envOf(task: ExprTask, whole: WholeDataset): ExprEnv {
   if (last?.task !== task || last.whole !== whole) {
-    const data = task.usesData ? { raw: whole.raw, length: whole.total } : undefined;
-    last = { task, whole, env: { data, v: task.v, args: task.args, rows: whole.rows } };
+    const data = task.usesData
+      ? {
+          raw: whole.raw,
+          length: whole.total,
+          segments: whole.segments,
+          segmentElements: whole.segmentElements,
+        }
+      : undefined;
+    last = { task, whole, env: { data, v: task.v, args: task.args, rows: task.datasetRows } };
   }
   return last.env;
 }
@@ -141,6 +156,8 @@ export const exprOp: RowOp<Params, ExprTask> = {
       source: compiled.source,
       usesData: compiled.usesData,
       usesRow: compiled.usesRow,
+      rowOffset: dataset.shardOf?.firstRow ?? 0,
+      datasetRows: dataset.shardOf?.rows ?? dataset.rows,
       v: params.vector === undefined ? NO_VECTOR : shared(params.vector),
       args: Float64Array.from(Object.values(params.args ?? {})),
       builtin: dataset.rowLength > 0 ? builtinOf(params.expr) : undefined,
@@ -160,6 +177,6 @@ export const exprOp: RowOp<Params, ExprTask> = {
     task.builtin !== undefined && n >= MIN_SIMD_ROW_LENGTH ? BUILTIN_SIMD[task.builtin] : undefined,
   js(src, off, rows, n, task, out, slot, firstRow, whole) {
     if (task.builtin !== undefined) BUILTIN_REDUCTIONS[task.builtin](src, off, rows, n, task, out, slot);
-    else exprKernel(task.source)(src, off, rows, n, firstRow, envOf(task, whole), out, slot);
+    else exprKernel(task.source)(src, off, rows, n, firstRow + task.rowOffset, envOf(task, whole), out, slot);
   },
 };

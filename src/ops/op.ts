@@ -5,6 +5,7 @@
  */
 import type { TObject } from 'typebox';
 import type { DType } from '../datasets/dtypes.js';
+import type { ShardPlace } from '../datasets/store.js';
 import type { BatchScorer } from '../jobs/kernels/batch-simd.js';
 import type { Codec, RawView } from '../jobs/kernels/convert.js';
 import type { SimdBlockKernel } from '../jobs/kernels/rows-simd.js';
@@ -15,6 +16,10 @@ export interface DatasetShape {
   readonly dtype: DType;
   readonly rows: number;
   readonly rowLength: number;
+  /** Set when these rows are a cluster shard of a larger dataset. */
+  readonly shardOf?: ShardPlace;
+  /** Rows in each segment but the last, for a dataset split into segments (shared-array.ts). */
+  readonly segmentRows?: number;
 }
 
 /**
@@ -32,13 +37,20 @@ export interface JobTimeLimit {
   readonly message: string;
 }
 
-/** The whole dataset, flattened in C order, in its stored dtype: for ops that read across rows. */
+/**
+ * The whole dataset, flattened in C order, in its stored dtype: for ops that read across rows.
+ * Element j is element `j - s * segmentElements` of `segments[s]`, s = floor(j / segmentElements).
+ */
 export interface WholeDataset {
   readonly codec: Codec<RawView>;
+  /** The first segment's view: every element, for a dataset in one segment. */
   readonly raw: RawView;
   /** Elements in the dataset. */
   readonly total: number;
   readonly rows: number;
+  readonly segments: readonly RawView[];
+  /** Elements in each segment but the last. */
+  readonly segmentElements: number;
 }
 
 /**

@@ -271,16 +271,16 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     params: NoParamsSchema,
     result: 'float64',
     check(_params, dataset) {
-      const total = dataset.rows * dataset.rowLength;
-      const needed = total * CODECS[dataset.dtype].lanes;
+      // Each segment is read through a view of its own.
+      const rows = Math.min(dataset.rows, dataset.segmentRows ?? dataset.rows);
+      const needed = rows * dataset.rowLength * CODECS[dataset.dtype].lanes;
       return needed > MAX_VIEW_LENGTH
-        ? `strided_mean reads the whole dataset through one typed-array view, which holds at most ${MAX_VIEW_LENGTH} elements; this ${dataset.dtype} dataset needs ${needed}`
+        ? `strided_mean reads each segment of the dataset through one typed-array view, which holds at most ${MAX_VIEW_LENGTH} elements; this ${dataset.dtype} dataset needs ${needed}`
         : undefined;
     },
     rowCost: (_params, dataset) =>
       stridedRowCost(dataset.rows * dataset.rowLength, DTYPE_INFO[dataset.dtype].itemsize),
-    run: (whole, firstRow, rows, _params, out, slot) =>
-      stridedMeans(whole.codec, whole.raw, whole.total, firstRow, rows, out, slot),
+    run: (whole, firstRow, rows, _params, out, slot) => stridedMeans(whole, firstRow, rows, out, slot),
   },
   exprOp,
   kernelOp,

@@ -6,7 +6,7 @@ import { syncDirectory, TEMP_SUFFIX, unlinkIfPresent, writeDurably } from './dur
 import { decodeMetadata, encodeMetadata, isDatasetId, type StoredMetadata } from './metadata.js';
 
 /** Largest slice of a dataset handed to one write: a view of the shared buffer, never a copy. */
-const WRITE_SLICE = 8 * 2 ** 20;
+export const WRITE_SLICE = 8 * 2 ** 20;
 /** The longest preamble and header a stored `.npy` can have. */
 const HEADER_READ = 12 + MAX_HEADER_BYTES;
 
@@ -41,11 +41,14 @@ export class DatasetFiles {
     await mkdir(this.dir, { recursive: true });
   }
 
-  /** Writes both files durably; on any failure neither is left behind. */
-  async save(meta: StoredMetadata, data: Uint8Array): Promise<void> {
+  /**
+   * Writes both files durably; on any failure neither is left behind. `data` is the array's bytes
+   * in order, in slices of at most WRITE_SLICE bytes.
+   */
+  async save(meta: StoredMetadata, data: Iterable<Uint8Array>): Promise<void> {
     const npy = `${meta.id}.npy`;
     try {
-      await writeDurably(this.dir, npy, slices(npyHeaderFor(meta.dtype, meta.shape), data));
+      await writeDurably(this.dir, npy, withHeader(npyHeaderFor(meta.dtype, meta.shape), data));
       await writeDurably(this.dir, `${meta.id}.json`, [encodeMetadata(meta)]);
       await syncDirectory(this.dir);
     } catch (err) {
@@ -140,9 +143,7 @@ export class DatasetFiles {
   }
 }
 
-function* slices(header: Uint8Array, data: Uint8Array): Generator<Uint8Array> {
+function* withHeader(header: Uint8Array, data: Iterable<Uint8Array>): Generator<Uint8Array> {
   yield header;
-  for (let at = 0; at < data.byteLength; at += WRITE_SLICE) {
-    yield data.subarray(at, Math.min(at + WRITE_SLICE, data.byteLength));
-  }
+  yield* data;
 }

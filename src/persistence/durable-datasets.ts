@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyBaseLogger } from 'fastify';
 import { readNpyStream } from '../datasets/ingest.js';
-import { arrayBytes } from '../datasets/shared-array.js';
+import { arraySlices } from '../datasets/shared-array.js';
 import type { Dataset, DatasetIdentity, DatasetStore, FilledArray } from '../datasets/store.js';
 import type { MemoryBudget } from '../memory.js';
-import { DatasetFiles } from './dataset-files.js';
+import { DatasetFiles, WRITE_SLICE } from './dataset-files.js';
 
 /** A dataset kept on disk but not in memory: it stays there and is tried again at the next start. */
 export interface NotLoaded {
@@ -44,7 +44,7 @@ export class DurableDatasets {
         bytes: filled.bytes,
         createdAt: identity.createdAt,
       },
-      arrayBytes(filled),
+      arraySlices(filled, WRITE_SLICE),
     );
   }
 

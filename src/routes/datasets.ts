@@ -15,6 +15,7 @@ import {
   uploadMediaEntries,
 } from '../datasets/formats.js';
 import { npyHeaderFor } from '../datasets/npy.js';
+import { arraySlices } from '../datasets/shared-array.js';
 import { type DatasetInfo, type DatasetStore, datasetInfo, newDatasetIdentity } from '../datasets/store.js';
 import {
   BodyTooLarge,
@@ -50,6 +51,8 @@ import { validators } from '../validation.js';
 export interface DatasetRoutesOptions {
   readonly store: DatasetStore;
   readonly budget: MemoryBudget;
+  /** Bytes past which an upload is split into segments (shared-array.ts). */
+  readonly segmentLimit: number;
   readonly metrics: Metrics;
   /** The largest CSV or JSON body. */
   readonly textBodyLimit: number;
@@ -96,6 +99,7 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       contentLength: length,
       query,
       budget,
+      segmentLimit: opts.segmentLimit,
       parts: () => request.parts(),
       guard,
     });
@@ -297,16 +301,15 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       // The hold keeps the bytes counted until the download ends, even should the dataset be deleted.
       const { dataset, hold } = store.hold(request.params.id);
       const header = npyHeaderFor(dataset.dtype, dataset.shape);
-      const { buffer, bytes } = dataset;
       function* slices() {
         yield header;
-        for (let at = 0; at < bytes; at += DOWNLOAD_SLICE) {
-          yield Buffer.from(buffer, at, Math.min(DOWNLOAD_SLICE, bytes - at));
+        for (const slice of arraySlices(dataset, DOWNLOAD_SLICE)) {
+          yield Buffer.from(slice.buffer, slice.byteOffset, slice.byteLength);
         }
       }
       reply
         .type(NPY_MEDIA_TYPE)
-        .header('content-length', header.length + bytes)
+        .header('content-length', header.length + dataset.bytes)
         .header('content-disposition', `attachment; filename="${dataset.id}.npy"`);
       return sendCounted(reply, slices(), hold, opts.sendIdleSeconds);
     },

@@ -2,8 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { InsufficientMemory, InvalidJob, JobNotSucceeded, JsonOnly, NotAcceptable } from '../errors.js';
 import { sendCounted } from '../http/counted-send.js';
-import type { JobEngine, JobRequest } from '../jobs/engine.js';
-import type { JobRecord } from '../jobs/job.js';
+import type { JobEngine } from '../jobs/engine.js';
 import { resultCsv, resultJson, resultNpy } from '../jobs/result-format.js';
 import { isEnded, JOB_STATUSES } from '../jobs/status.js';
 import { allOps } from '../ops/registry.js';
@@ -20,13 +19,16 @@ import {
 } from '../schemas/jobs.js';
 import { jobView } from './job-view.js';
 
-/** What the routes ask of the jobs: the engine, or in a cluster the jobs this node coordinates. */
-export type JobService = Pick<
-  JobEngine,
-  'get' | 'list' | 'cancel' | 'remove' | 'waitFor' | 'result' | 'holdResult'
-> & {
-  submit(datasetId: string, request: JobRequest): JobRecord | Promise<JobRecord>;
-};
+/** A method of the engine's that in a cluster answers after reading the shared buckets. */
+type MaybeAsync<F> = F extends (...args: infer A) => infer R ? (...args: A) => R | Promise<R> : never;
+
+/**
+ * What the routes ask of the jobs: the engine, or in a cluster the jobs every node shares. `waitFor`
+ * leaves the record it was given showing the job as it then is.
+ */
+export type JobService = {
+  [M in 'submit' | 'get' | 'list' | 'cancel' | 'remove' | 'holdResult']: MaybeAsync<JobEngine[M]>;
+} & Pick<JobEngine, 'waitFor'>;
 
 export interface JobRoutesOptions {
   readonly engine: JobService;
@@ -133,7 +135,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (
     },
     async (request) => {
       const { limit = DEFAULT_PAGE, cursor, ...filter } = request.query;
-      const page = engine.list(filter, { limit, cursor });
+      const page = await engine.list(filter, { limit, cursor });
       return { jobs: page.jobs.map((job) => jobView(job, true)), nextCursor: page.nextCursor };
     },
   );
@@ -151,7 +153,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (
         },
       },
     },
-    async (request) => jobView(engine.get(request.params.id)),
+    async (request) => jobView(await engine.get(request.params.id)),
   );
 
   app.get(
@@ -174,7 +176,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (
       },
     },
     async (request, reply) => {
-      const job = engine.get(request.params.id);
+      const job = await engine.get(request.params.id);
       async function* events() {
         let last = -1;
         while (!isEnded(job.status) && !closing.aborted && reply.sse.isConnected) {
@@ -214,7 +216,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (
         },
       },
     },
-    async (request) => jobView(engine.cancel(request.params.id)),
+    async (request) => jobView(await engine.cancel(request.params.id)),
   );
 
   app.get(
@@ -274,7 +276,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (
       },
     },
     async (request, reply) => {
-      const job = engine.get(request.params.id);
+      const job = await engine.get(request.params.id);
       if (job.status !== 'succeeded') throw new JobNotSucceeded(job.id, job.status);
       const rows = job.rows.end - job.rows.start;
       const { format } = request.query;
@@ -290,7 +292,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (
         );
       }
       // The hold keeps the result counted until the download ends, even should the job be deleted.
-      const { result, hold } = engine.holdResult(job);
+      const { result, hold } = await engine.holdResult(job);
       const pieces =
         type === NPY_TYPE
           ? resultNpy(result, rows)
@@ -319,7 +321,7 @@ const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (
       },
     },
     async (request, reply) => {
-      engine.remove(request.params.id);
+      await engine.remove(request.params.id);
       return reply.code(204).send(null);
     },
   );

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openBuckets } from '../../src/cluster/buckets.js';
 import { shardObjectName } from '../../src/cluster/dataset-objects.js';
 import { owners } from '../../src/cluster/rendezvous.js';
-import { sampleBytes } from '../helpers/arrays.js';
+import { sampleBytes, sharedArrayOf } from '../helpers/arrays.js';
 import { type NatsServer, natsSkipReason, startNatsServer } from './nats-server.js';
 
 const skip = natsSkipReason();
@@ -48,7 +48,7 @@ describe.skipIf(skip !== undefined)('datasets and membership in JetStream', () =
         bytes: data.byteLength,
         createdAt: new Date().toISOString(),
       },
-      data,
+      sharedArrayOf('float64', data, rows),
     );
     const putMs = performance.now() - started;
     // 800 kB in shards of at most 256 KiB: 4 shards of 327 rows and a last of 19.

@@ -3,10 +3,10 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { openBuckets } from '../../src/cluster/buckets.js';
 import { ShardHoldings, shardKey } from '../../src/cluster/shard-holdings.js';
-import { arrayBytes } from '../../src/datasets/shared-array.js';
+import { copyBytes } from '../../src/datasets/shared-array.js';
 import { DatasetStore } from '../../src/datasets/store.js';
 import { MemoryBudget } from '../../src/memory.js';
-import { sampleBytes } from '../helpers/arrays.js';
+import { sampleBytes, sharedArrayOf } from '../helpers/arrays.js';
 import { type NatsServer, natsSkipReason, startNatsServer } from './nats-server.js';
 
 const skip = natsSkipReason();
@@ -43,7 +43,7 @@ describe.skipIf(skip !== undefined)('shard ownership', () => {
         bytes: data.byteLength,
         createdAt: new Date().toISOString(),
       },
-      data,
+      sharedArrayOf('float64', data, rows),
     );
     expect(stored.shards).toHaveLength(6);
     const tables = await datasets.list();
@@ -59,7 +59,7 @@ describe.skipIf(skip !== undefined)('shard ownership', () => {
         const want = data.subarray(s.start * 800, s.end * 800);
         const local = h.store.get(s.storeId);
         expect(local.shape).toEqual([s.end - s.start, 100]);
-        expect(Buffer.from(arrayBytes(local)).equals(Buffer.from(want))).toBe(true);
+        expect(Buffer.from(copyBytes(local, 0, local.bytes)).equals(Buffer.from(want))).toBe(true);
       }
     }
 

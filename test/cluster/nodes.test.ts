@@ -106,6 +106,32 @@ describe.skipIf(skip !== undefined)('three rowpool nodes on one NATS server', ()
     expect(top.result.indices).toEqual(ranked.map((r) => r.index));
     expect(top.result.values).toEqual(ranked.map((r) => r.value));
 
+    // An expression's i and rows are the whole dataset's, whichever shard computes the row.
+    const expr = await run(b, {
+      op: 'expr',
+      params: { expr: 'x[0] * 2 + i * 1000 + rows' },
+      rows: { start: 3000, end: 9000 },
+    });
+    expect(expr.result.data).toEqual(
+      Array.from({ length: 6000 }, (_, k) => data[(3000 + k) * ROW_LENGTH] * 2 + (3000 + k) * 1000 + ROWS),
+    );
+    const exprTop = await run(b, { op: 'expr', params: { expr: 'x[1] - x[0]' }, top: { k: 3 } });
+    const diffs = Array.from({ length: ROWS }, (_, r) => data[r * ROW_LENGTH + 1] - data[r * ROW_LENGTH]);
+    const bestDiffs = diffs
+      .map((value, index) => ({ index, value }))
+      .sort((x, y) => y.value - x.value || x.index - y.index)
+      .slice(0, 3);
+    expect(exprTop.result.indices).toEqual(bestDiffs.map((r) => r.index));
+    for (const [job, message] of [
+      [{ op: 'expr', params: { expr: 'data[::i+1].mean()' } }, /reads data \(the whole dataset\)/],
+      [{ op: 'strided_mean' }, /op "strided_mean" reads across rows/],
+      [{ op: 'dot', params: { vectors: [[1]] }, top: { k: 1 } }, /with params.vectors is not run/],
+    ] as const) {
+      const refused = await b.inject({ method: 'POST', url: `/v1/datasets/${id}/jobs`, payload: job });
+      expect(refused.statusCode, refused.body).toBe(400);
+      expect(refused.json().message).toMatch(message);
+    }
+
     // C crashes: its connection drops without leaving, so its entry lives until the TTL expires and
     // the job's requests for C's shards find no one until A and B have loaded them.
     const cShards = c.rowpool.cluster!.holdings.held().length;

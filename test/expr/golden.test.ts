@@ -6,7 +6,12 @@ const manifest = loadGoldens();
 const byName = new Map(manifest.datasets.map((d) => [d.name, d]));
 const argNames = Object.keys(manifest.args);
 const env = (d: GoldenDataset) => ({
-  data: { raw: d.raw, length: d.rows * d.rowLength },
+  data: {
+    raw: d.raw,
+    length: d.rows * d.rowLength,
+    segments: [d.raw],
+    segmentElements: d.rows * d.rowLength,
+  },
   v: Float64Array.from(manifest.vector),
   args: Float64Array.from(argNames.map((k) => manifest.args[k])),
   rows: d.rows,

@@ -1,4 +1,5 @@
 import { DTYPE_INFO, type DType } from '../../src/datasets/dtypes.js';
+import { allocateSharedArray, type SharedArray, setBytes } from '../../src/datasets/shared-array.js';
 
 /** Deterministic pseudo-random bytes that are valid values of every dtype (bool stays 0/1). */
 export function sampleBytes(dtype: DType, count: number, seed = 1): Uint8Array {
@@ -50,4 +51,16 @@ export function toFortran(bytes: Uint8Array, shape: readonly number[], itemsize:
     }
   }
   return out;
+}
+
+/** `data` (rows of `rowBytes` bytes) in shared memory, split into segments past `segmentLimit` bytes. */
+export function sharedArrayOf(
+  dtype: DType,
+  data: Uint8Array,
+  rows: number,
+  segmentLimit?: number,
+): SharedArray {
+  const array = allocateSharedArray(dtype, rows, rows === 0 ? 0 : data.byteLength / rows, segmentLimit);
+  setBytes(array, data);
+  return array;
 }

@@ -63,12 +63,14 @@ export function runRows(run: RowsRun): Float64Array {
   if (prepared.vector !== undefined)
     new Float64Array(buffer, vectorAt, prepared.vector.length).set(prepared.vector);
   const result = new SharedArrayBuffer((r1 - r0) * 8);
-  const dataset = { id: 'test', dtype, buffer, memory, rows, rowLength };
+  const segment = { buffer, memory, firstRow: 0, rows, bytes: run.data.byteLength };
+  const dataset = { id: 'test', dtype, segments: [segment], segmentRows: Math.max(rows, 1), rows, rowLength };
   const place =
     memory === null
       ? null
       : {
           kernels: run.wrapSimd?.(memory) ?? simdKernelsFor(memory, dtype),
+          firstRow: 0,
           vectorAt: prepared.vector === undefined ? -1 : vectorAt,
         };
   const block = blockRunner(op, prepared, dataset, result, place);

@@ -9,8 +9,9 @@ import { testApp } from '../helpers/app.js';
 import { npyFile } from '../helpers/npy.js';
 
 function addDataset(store: DatasetStore, budget: MemoryBudget, dtype: 'float64' | 'int32', shape: number[]) {
-  const bytes = shape[0] * shape[1] * (dtype === 'float64' ? 8 : 4);
-  const array = allocateSharedArray(dtype, bytes);
+  const rowBytes = shape[1] * (dtype === 'float64' ? 8 : 4);
+  const bytes = shape[0] * rowBytes;
+  const array = allocateSharedArray(dtype, shape[0], rowBytes);
   return store.add({ ...array, dtype, shape, reservation: budget.reserve(bytes) }, null);
 }
 
@@ -21,14 +22,15 @@ describe('vector slots in a dataset memory', () => {
     const areas = new VectorSlotAreas(store, budget, 3);
     const dataset = addDataset(store, budget, 'float64', [2000, 100]);
     const usedBefore = budget.used;
-    const pagesBefore = dataset.memory!.buffer.byteLength / WASM_PAGE;
+    const { memory } = dataset.segments[0];
+    const pagesBefore = memory!.buffer.byteLength / WASM_PAGE;
 
     const slots = areas.slotsFor(dataset)!;
-    expect(slots).toEqual({ offset: pagesBefore * WASM_PAGE, stride: 16 + 800, count: 3 });
-    expect(dataset.memory!.buffer.byteLength).toBe((pagesBefore + 1) * WASM_PAGE);
+    expect(slots).toEqual([{ offset: pagesBefore * WASM_PAGE, stride: 16 + 800, count: 3 }]);
+    expect(memory!.buffer.byteLength).toBe((pagesBefore + 1) * WASM_PAGE);
     expect(budget.used - usedBefore).toBe(3 * 816);
     expect(areas.slotsFor(dataset)).toBe(slots);
-    expect(dataset.memory!.buffer.byteLength).toBe((pagesBefore + 1) * WASM_PAGE);
+    expect(memory!.buffer.byteLength).toBe((pagesBefore + 1) * WASM_PAGE);
 
     store.delete(dataset.id);
     expect(budget.used).toBe(0);
@@ -40,18 +42,18 @@ describe('vector slots in a dataset memory', () => {
     const areas = new VectorSlotAreas(store, budget, 2);
     const int32 = addDataset(store, budget, 'int32', [100, 100]);
     const tiny = addDataset(store, budget, 'float64', [10, 10]);
-    expect([int32.memory, tiny.memory]).toEqual([null, null]);
+    expect([int32.segments[0].memory, tiny.segments[0].memory]).toEqual([null, null]);
     expect(areas.slotsFor(int32)).toBeNull();
     expect(areas.slotsFor(tiny)).toBeNull();
     // Two 2 MiB slots for a 2 MiB dataset would more than double it.
     const wide = addDataset(store, budget, 'float64', [1, 262144]);
     expect(areas.slotsFor(wide)).toBeNull();
-    expect(wide.memory!.buffer.byteLength).toBe(2 * 2 ** 20);
+    expect(wide.segments[0].memory!.buffer.byteLength).toBe(2 * 2 ** 20);
     const small = addDataset(store, budget, 'float64', [20000, 10]);
     const filler = budget.reserve(budget.free - 2 * (16 + 80) + 1);
-    const pages = small.memory!.buffer.byteLength;
+    const pages = small.segments[0].memory!.buffer.byteLength;
     expect(areas.slotsFor(small)).toBeNull();
-    expect(small.memory!.buffer.byteLength).toBe(pages);
+    expect(small.segments[0].memory!.buffer.byteLength).toBe(pages);
     filler.release();
     expect(areas.slotsFor(small)).not.toBeNull();
   });

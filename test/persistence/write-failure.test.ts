@@ -53,7 +53,7 @@ describe('a dataset that cannot be written', () => {
     const id = randomUUID();
     // A directory where the metadata file should go makes its rename fail.
     mkdirSync(join(dir, `${id}.json`));
-    await expect(files.save(meta(id), new Uint8Array(32))).rejects.toThrow();
+    await expect(files.save(meta(id), [new Uint8Array(32)])).rejects.toThrow();
     expect(readdirSync(dir)).toEqual([`${id}.json`]);
   });
 
@@ -61,8 +61,8 @@ describe('a dataset that cannot be written', () => {
     const files = new DatasetFiles(dir);
     const whole = randomUUID();
     const short = randomUUID();
-    await files.save(meta(whole), new Uint8Array(32));
-    await files.save(meta(short), new Uint8Array(32));
+    await files.save(meta(whole), [new Uint8Array(32)]);
+    await files.save(meta(short), [new Uint8Array(32)]);
     writeFileSync(join(dir, `${short}.npy`), npyFile('<f8', [4], new Uint8Array(40)));
     const { stored, discarded } = await files.scan();
     expect(stored.map((s) => s.meta.id)).toEqual([whole]);

@@ -8,26 +8,18 @@ import httpx
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._http import Api
 from ._jobspec import Top, job_body
 from ._npy import decode_npy
 from ._progress import ProgressArg
+from ._resource import Resource
 from .job import Job
 
 # Short jobs answer in the submitting request; longer ones are then followed by their events.
 _SUBMIT_WAIT_SECONDS = 10.0
 
 
-class Dataset:
+class Dataset(Resource):
     """An array held in the server's shared memory; row ``i`` is ``data[i]`` flattened."""
-
-    def __init__(self, api: Api, info: Dict[str, Any]) -> None:
-        self._api = api
-        self._info = info
-
-    @property
-    def id(self) -> str:
-        return str(self._info["id"])
 
     @property
     def name(self) -> Optional[str]:
@@ -56,11 +48,6 @@ class Dataset:
     @property
     def created_at(self) -> str:
         return str(self._info["createdAt"])
-
-    @property
-    def info(self) -> Dict[str, Any]:
-        """The dataset's JSON as received."""
-        return dict(self._info)
 
     def __repr__(self) -> str:
         return f"Dataset(id={self.id!r}, name={self.name!r}, dtype={self.dtype.name}, shape={self.shape})"

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Dict, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 import httpx
 import numpy as np
 
-from ._http import NPY_TYPE, Api
+from ._http import NPY_TYPE
 from ._npy import decode_npy
 from ._progress import ProgressArg, Report, reporter
+from ._resource import Resource
 from ._sse import parse_events
 from .errors import JobCancelled, JobFailed, RowpoolError, is_missing_route
 
@@ -29,16 +30,8 @@ class Progress(NamedTuple):
         return self.rows_done / self.rows_total if self.rows_total else 1.0
 
 
-class Job:
+class Job(Resource):
     """A job as last seen; ``status`` and ``progress`` ask the server again until the job has ended."""
-
-    def __init__(self, api: Api, info: Dict[str, Any]) -> None:
-        self._api = api
-        self._info = info
-
-    @property
-    def id(self) -> str:
-        return str(self._info["id"])
 
     @property
     def dataset_id(self) -> str:
@@ -47,11 +40,6 @@ class Job:
     @property
     def op(self) -> str:
         return str(self._info["op"])
-
-    @property
-    def info(self) -> Dict[str, Any]:
-        """The job's JSON as last received (no request)."""
-        return dict(self._info)
 
     @property
     def done(self) -> bool:
