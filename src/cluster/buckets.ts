@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { DatasetObjects } from './dataset-objects.js';
 import { JobTable } from './job-table.js';
 import { type Member, Membership } from './membership.js';
+import { shardRowsFor } from './shards.js';
 
 export interface ClusterBucketOptions {
   /** JetStream replicas of every bucket: 1, 3 or 5, at most the NATS servers in the cluster. */
@@ -27,7 +28,13 @@ export async function openBuckets(nc: NatsConnection, self: Member, opts: Cluste
   ]);
   return {
     membership: new Membership(members, self),
-    datasets: new DatasetObjects(objects, datasets, opts.maxShardBytes),
+    // A shard's per-row answer is one message: the server's max_payload bounds its rows.
+    datasets: new DatasetObjects(
+      objects,
+      datasets,
+      opts.maxShardBytes,
+      shardRowsFor(nc.info?.max_payload ?? 1 << 20),
+    ),
     jobs: new JobTable(jobs),
     results,
   };
