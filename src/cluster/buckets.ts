@@ -6,6 +6,7 @@ import { DatasetObjects } from './dataset-objects.js';
 import { JobTable } from './job-table.js';
 import { keyLister, objectReader } from './leader-reads.js';
 import { type Member, Membership } from './membership.js';
+import { shardRowsFor } from './shards.js';
 
 export interface ClusterBucketOptions {
   /** JetStream replicas of every bucket: 1, 3 or 5, at most the NATS servers in the cluster. */
@@ -34,11 +35,13 @@ export async function openBuckets(nc: NatsConnection, self: Member, opts: Cluste
   ]);
   return {
     membership: new Membership(members, keyLister(jsm, MEMBERS), self),
+    // A shard's per-row answer is one message: the server's max_payload bounds its rows.
     datasets: new DatasetObjects(
       objects,
       datasets,
       { keys: keyLister(jsm, DATASETS), object: objectReader(objects, jsm, SHARDS) },
       opts.maxShardBytes,
+      shardRowsFor(nc.info?.max_payload ?? 1 << 20),
     ),
     jobs: new JobTable(jobs),
     results,

@@ -31,11 +31,12 @@ export class DatasetObjects {
     readonly meta: KV,
     readonly reads: { readonly keys: KeyLister; readonly object: ObjectReader },
     readonly maxShardBytes: number,
+    readonly maxShardRows: number,
   ) {}
 
   async put(dataset: NewClusterDataset, data: SharedArray): Promise<ClusterDataset> {
     const itemBytes = dataset.rows === 0 ? 0 : dataset.bytes / dataset.rows;
-    const shards = planShards(dataset.rows, itemBytes, this.maxShardBytes);
+    const shards = planShards(dataset.rows, itemBytes, this.maxShardBytes, this.maxShardRows);
     const written: string[] = [];
     try {
       let next = 0;

@@ -77,14 +77,16 @@ export function serveShard(
     queue: SHARD_QUEUE,
     callback: (err, msg) => {
       if (err !== null) return;
-      handler(msg.data).then(
-        (data) => msg.respond(data),
-        (failure: Error) => {
-          const h = headers();
-          h.set(ERROR_HEADER, failure.message || 'the shard could not be computed');
-          msg.respond(new Uint8Array(0), { headers: h });
-        },
-      );
+      const fail = (failure: Error) => {
+        const h = headers();
+        h.set(ERROR_HEADER, failure.message || 'the shard could not be computed');
+        msg.respond(new Uint8Array(0), { headers: h });
+      };
+      // A reply the connection refuses (over max_payload) is answered as a failure, not thrown.
+      handler(msg.data)
+        .then((data) => msg.respond(data))
+        .catch(fail)
+        .catch(() => {});
     },
   });
 }

@@ -132,6 +132,29 @@ describe.skipIf(skip !== undefined)('three rowpool nodes on one NATS server', ()
       expect(refused.json().message).toMatch(message);
     }
 
+    // One value a row: by bytes a shard would take 131072 rows, whose 1 MiB answer is over NATS's
+    // max_payload; shards are cut by rows too, so every answer fits.
+    const narrow = Float64Array.from({ length: 300_000 }, (_, k) => (k % 1000) / 8);
+    const narrowUpload = await a.inject({
+      method: 'POST',
+      url: '/v1/datasets?name=narrow',
+      headers: { 'content-type': 'application/x-npy' },
+      payload: npyFile('<f8', [300_000, 1], new Uint8Array(narrow.buffer)),
+    });
+    expect(narrowUpload.statusCode, narrowUpload.body).toBe(201);
+    const narrowId = narrowUpload.json().id as string;
+    await expect.poll(held, { timeout: 10_000, interval: 50 }).toBe(19);
+    const narrowJob = await b.inject({
+      method: 'POST',
+      url: `/v1/datasets/${narrowId}/jobs?wait=30`,
+      payload: { op: 'sum' },
+    });
+    expect(narrowJob.json().status, narrowJob.body).toBe('succeeded');
+    const narrowResult = await b.inject(`/v1/jobs/${narrowJob.json().id}/result`);
+    expect(narrowResult.json().data).toEqual(Array.from(narrow));
+    expect((await c.inject({ method: 'DELETE', url: `/v1/datasets/${narrowId}` })).statusCode).toBe(204);
+    await expect.poll(held, { timeout: 10_000, interval: 50 }).toBe(16);
+
     // C crashes: its connection drops without leaving, so its entry lives until the TTL expires and
     // the job's requests for C's shards find no one until A and B have loaded them.
     const cShards = c.rowpool.cluster!.holdings.held().length;

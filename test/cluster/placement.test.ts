@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { owners } from '../../src/cluster/rendezvous.js';
-import { planShards } from '../../src/cluster/shards.js';
+import { planShards, shardRowsFor } from '../../src/cluster/shards.js';
 
 describe('planShards', () => {
   test('cuts at row boundaries, covers every row once, and keeps each shard under the bound', () => {
@@ -24,6 +24,14 @@ describe('planShards', () => {
     expect(planShards(0, 8, 1000)).toEqual([{ index: 0, start: 0, end: 0, byteOffset: 0, bytes: 0 }]);
     expect(planShards(7, 0, 1000)).toHaveLength(1);
     expect(() => planShards(7, 8, 0)).toThrow(RangeError);
+    // Rows are capped too: a shard's per-row answer must fit in one message.
+    expect(planShards(10, 8, 1000, 4).map((s) => [s.start, s.end])).toEqual([
+      [0, 4],
+      [4, 8],
+      [8, 10],
+    ]);
+    expect(planShards(10, 0, 1000, 4)).toHaveLength(3);
+    expect(shardRowsFor(1 << 20)).toBe(130560);
   });
 });
 

@@ -2,92 +2,16 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig, parseByteSize } from '../../src/config.js';
-
-/*
- * docker/compose.yaml read as Compose reads it: the YAML parsed, then `${...}` interpolated from an
- * environment. There is no Docker engine on the build machines, so the interpolation rules Compose
- * applies are written out below for the forms the file uses.
- */
-
-const root = new URL('../../', import.meta.url);
-
-interface Service {
-  image?: string;
-  command?: string[];
-  ports?: string[];
-  environment?: Record<string, string>;
-  volumes?: string[];
-  configs?: Array<{ source: string; target: string }>;
-  deploy?: { resources?: { limits?: { memory?: string } } };
-}
-
-interface ComposeFile {
-  services: Record<string, Service>;
-  configs?: Record<string, { content?: string }>;
-}
-
-type Env = Record<string, string | undefined>;
-
-/**
- * Compose's interpolation: `${VAR}`, `${VAR:-default}` and `${VAR-default}`, `${VAR:?message}` and
- * `${VAR?message}` (an error naming the variable), `$$` for a literal `$`. The colon forms treat an
- * empty value as unset, as Compose does.
- */
-function interpolate(text: string, env: Env): string {
-  return text.replace(
-    /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?)([-?])([^}]*))?\}/g,
-    (whole, name: string | undefined, colon: string, op: string | undefined, arg: string) => {
-      if (whole === '$$') return '$';
-      const value = env[name!];
-      const unset = value === undefined || (colon === ':' && value === '');
-      if (op === '-') return unset ? arg : value!;
-      if (op === '?') {
-        if (unset) throw new Error(`required variable ${name} is missing a value: ${arg}`);
-        return value!;
-      }
-      return value ?? '';
-    },
-  );
-}
-
-/** Interpolates every string in the parsed document; the first missing required variable throws. */
-function resolve<T>(node: T, env: Env): T {
-  if (typeof node === 'string') return interpolate(node, env) as T;
-  if (Array.isArray(node)) return node.map((item) => resolve(item, env)) as T;
-  if (node !== null && typeof node === 'object') {
-    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolve(v, env)])) as T;
-  }
-  return node;
-}
-
-/** Every message of a missing required variable, not only the first. */
-function missingVariables(node: unknown, env: Env): string[] {
-  if (typeof node === 'string') {
-    const missing: string[] = [];
-    for (const m of node.matchAll(/\$\{[^}]*\}/g)) {
-      try {
-        interpolate(m[0], env);
-      } catch (err) {
-        missing.push((err as Error).message);
-      }
-    }
-    return missing;
-  }
-  if (node !== null && typeof node === 'object') {
-    return Object.values(node).flatMap((v) => missingVariables(v, env));
-  }
-  return [];
-}
-
-async function rawCompose(): Promise<ComposeFile> {
-  return parse(await readFile(new URL('docker/compose.yaml', root), 'utf8')) as ComposeFile;
-}
-
-const REQUIRED = { ROWPOOL_API_TOKEN: 'api-secret', GRAFANA_ADMIN_PASSWORD: 'grafana-secret' };
-
-async function compose(env: Env = {}): Promise<ComposeFile> {
-  return resolve(await rawCompose(), { ...REQUIRED, ...env });
-}
+import {
+  compose,
+  interpolate,
+  missingVariables,
+  REQUIRED,
+  rawCompose,
+  resolve,
+  root,
+  servicesOf,
+} from './compose-file.js';
 
 describe('interpolate', () => {
   it('follows Compose for the forms the file uses', () => {
@@ -100,9 +24,13 @@ describe('interpolate', () => {
 });
 
 describe('docker/compose.yaml', () => {
+  it('starts rowpool, Prometheus and Grafana by default, and nothing else', async () => {
+    expect(Object.keys(servicesOf(await compose()))).toEqual(['rowpool', 'prometheus', 'grafana']);
+  });
+
   it('refuses to start without the API token and the Grafana password, naming each', async () => {
     const raw = await rawCompose();
-    const missing = missingVariables(raw, {});
+    const missing = missingVariables(servicesOf(raw), {});
     expect(missing).toHaveLength(2);
     expect(missing[0]).toMatch(/^required variable ROWPOOL_API_TOKEN is missing a value: .*token/);
     expect(missing[1]).toMatch(/^required variable GRAFANA_ADMIN_PASSWORD is missing a value: .*password/);
@@ -119,7 +47,7 @@ describe('docker/compose.yaml', () => {
   });
 
   it('publishes every port on loopback only unless told otherwise', async () => {
-    const { services } = await compose();
+    const services = servicesOf(await compose());
     const ports = Object.values(services).flatMap((s) => s.ports ?? []);
     expect(ports).toEqual(['127.0.0.1:3000:3000', '127.0.0.1:9090:9090', '127.0.0.1:3001:3000']);
 
