@@ -19,6 +19,7 @@ export interface ClusterBucketOptions {
 const MEMBERS = 'rowpool-members';
 const DATASETS = 'rowpool-datasets';
 const SHARDS = 'rowpool-shards';
+const RESULTS = 'rowpool-results';
 
 /** Opens (creating when missing) the buckets every node shares; the names are fixed. */
 export async function openBuckets(nc: NatsConnection, self: Member, opts: ClusterBucketOptions) {
@@ -30,7 +31,7 @@ export async function openBuckets(nc: NatsConnection, self: Member, opts: Cluste
     kvm.create(DATASETS, { history: 1, replicas }),
     objm.create(SHARDS, { replicas }),
     kvm.create('rowpool-jobs', { history: 1, replicas }),
-    objm.create('rowpool-results', { replicas }),
+    objm.create(RESULTS, { replicas }),
     jetstreamManager(nc),
   ]);
   return {
@@ -45,5 +46,6 @@ export async function openBuckets(nc: NatsConnection, self: Member, opts: Cluste
     ),
     jobs: new JobTable(jobs),
     results,
+    readResult: objectReader(results, jsm, RESULTS),
   };
 }

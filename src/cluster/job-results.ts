@@ -4,6 +4,7 @@ import type { JobResult } from '../jobs/job.js';
 import type { TopK } from '../jobs/topk.js';
 import type { MemoryBudget, Reservation } from '../memory.js';
 import type { ClusterJobRecord } from './job-entry.js';
+import type { ObjectReader } from './leader-reads.js';
 
 /** Bytes a ranked row takes in a stored top-k result: its index (<i8) and its value (<f8). */
 const TOP_ROW_BYTES = 16;
@@ -38,6 +39,7 @@ function decodeTop(bytes: Uint8Array): TopK {
 export class JobResults {
   constructor(
     readonly objects: ObjectStore,
+    readonly read: ObjectReader,
     readonly budget: MemoryBudget,
   ) {}
 
@@ -81,33 +83,19 @@ export class JobResults {
     }
   }
 
-  /** The object's bytes, copied chunk by chunk into memory the result formats can read. */
+  /** The object's bytes, read into memory the result formats can read. */
   async #read(id: string, bytes: number): Promise<SharedArrayBuffer> {
-    const found = await this.objects.get(id);
-    // Deleted between reading its record and its result.
-    if (found === null) throw new JobNotFound(id);
     const buffer = new SharedArrayBuffer(bytes);
-    const view = new Uint8Array(buffer);
-    let at = 0;
-    const reader = found.data.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (at + value.byteLength > bytes) {
-        await reader.cancel();
+    const found = await this.read(id, (size) => {
+      if (size !== bytes) {
         throw new Error(
-          `the result of job ${id} in the object store is larger than the ${bytes} bytes its record says`,
+          `the result of job ${id} in the object store is ${size} bytes; its record says ${bytes}`,
         );
       }
-      view.set(value, at);
-      at += value.byteLength;
-    }
-    // Resolves to an error when the stream broke off, else to null or undefined.
-    const failure = await found.error;
-    if (failure instanceof Error) throw failure;
-    if (at !== bytes) {
-      throw new Error(`the result of job ${id} in the object store is ${at} bytes; its record says ${bytes}`);
-    }
+      return new Uint8Array(buffer);
+    });
+    // Deleted between reading its record and its result.
+    if (found === null) throw new JobNotFound(id);
     return buffer;
   }
 }

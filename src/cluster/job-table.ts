@@ -5,6 +5,8 @@ import { ClusterJobRecord, type StoredJob } from './job-entry.js';
 
 /** How long a reader waits for this node's copy to catch up with the bucket before giving up. */
 const SYNC_TIMEOUT_MS = 5000;
+/** Tries at creating the watch, each bounded by JetStream's 5 s answer. */
+const WATCH_ATTEMPTS = 5;
 
 interface Row {
   readonly stored: StoredJob;
@@ -29,7 +31,7 @@ export class JobTable {
 
   /** Reads every entry and follows changes from then on. */
   async start(onError: (err: unknown) => void): Promise<void> {
-    const watch = await this.bucket.watch({ key: '>' });
+    const watch = await this.#openWatch();
     this.#watch = watch;
     void (async () => {
       for await (const entry of watch) {
@@ -44,6 +46,20 @@ export class JobTable {
 
   stop(): void {
     this.#watch?.stop();
+  }
+
+  /**
+   * The watch runs on an ephemeral consumer; with one server of a NATS cluster down, nats-server 2.9
+   * places about half of those on the lost server and the creation times out, so it is tried again.
+   */
+  async #openWatch(): Promise<Awaited<ReturnType<KV['watch']>>> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.bucket.watch({ key: '>' });
+      } catch (err) {
+        if (attempt >= WATCH_ATTEMPTS) throw err;
+      }
+    }
   }
 
   /** Resolves once the copy has every change the bucket held when it was called. */

@@ -12,8 +12,11 @@ import type { ObjectStore } from '@nats-io/obj';
 /** The keys of one KV bucket: deleted keys too, which read back as deleted. */
 export type KeyLister = () => Promise<string[]>;
 
-/** An object's bytes, or null when there is no such object. */
-export type ObjectReader = (name: string) => Promise<Uint8Array | null>;
+/**
+ * An object's bytes, or null when there is no such object; `into` gives the memory to read them into,
+ * told their size (a fresh array by default).
+ */
+export type ObjectReader = (name: string, into?: (size: number) => Uint8Array) => Promise<Uint8Array | null>;
 
 /** Lists a KV bucket's keys from its stream's per-subject counts (a consumer's replay may repeat one). */
 export function keyLister(jsm: JetStreamManager, bucket: string): KeyLister {
@@ -26,11 +29,11 @@ export function keyLister(jsm: JetStreamManager, bucket: string): KeyLister {
 
 /** Reads an object chunk by chunk, each the next message on its chunk subject, checking its digest. */
 export function objectReader(objects: ObjectStore, jsm: JetStreamManager, bucket: string): ObjectReader {
-  return async (name) => {
+  return async (name, into = (size) => new Uint8Array(size)) => {
     const info = await objects.info(name);
     if (info === null || info.deleted) return null;
     const subject = `$O.${bucket}.C.${info.nuid}`;
-    const out = new Uint8Array(info.size);
+    const out = into(info.size);
     const sha = createHash('sha256');
     let at = 0;
     let seq = 0;

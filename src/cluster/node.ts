@@ -50,6 +50,7 @@ export class ClusterNode {
       datasets,
       jobs: table,
       results,
+      readResult,
     } = await openBuckets(
       nc,
       { id: config.nodeId, url: config.advertiseUrl, memoryLimit },
@@ -76,7 +77,7 @@ export class ClusterNode {
       {
         nodeId: config.nodeId,
         table,
-        results: new JobResults(results, deps.budget),
+        results: new JobResults(results, readResult, deps.budget),
         coordinators: new Coordinators(membership.bucket, config.nodeId, config.heartbeatMs),
         recheckMs: config.heartbeatMs,
         log: deps.log,

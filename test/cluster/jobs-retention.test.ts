@@ -62,7 +62,7 @@ describe.skipIf(skip !== undefined)('cluster job retention and limits', () => {
       {
         nodeId: 'solo',
         table,
-        results: new JobResults(buckets.results, budget),
+        results: new JobResults(buckets.results, buckets.readResult, budget),
         coordinators: new Coordinators(buckets.membership.bucket, 'solo', 1000),
         recheckMs: 200,
         keptEnded: 3,
