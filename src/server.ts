@@ -17,7 +17,14 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const app = await buildApp(config);
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    app = await buildApp(config);
+  } catch (err) {
+    // Building connects to NATS in a cluster: an unreachable server is a clear exit, not a crash.
+    process.stderr.write(`rowpool: cannot start: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   app.log.info(
     {
       memoryLimitBytes: config.memoryLimit,

@@ -51,15 +51,20 @@ export class ClusterNode {
       jobs: table,
       results,
       readResult,
-    } = await openBuckets(
-      nc,
-      { id: config.nodeId, url: config.advertiseUrl, memoryLimit },
-      {
-        streamReplicas: config.streamReplicas,
-        memberTtlMs: config.memberTtlMs,
-        maxShardBytes: config.shardBytes,
-      },
-    );
+    } = await withRetries(() =>
+      openBuckets(
+        nc,
+        { id: config.nodeId, url: config.advertiseUrl, memoryLimit },
+        {
+          streamReplicas: config.streamReplicas,
+          memberTtlMs: config.memberTtlMs,
+          maxShardBytes: config.shardBytes,
+        },
+      ),
+    ).catch(async (err: unknown) => {
+      await nc.close().catch(() => {});
+      throw new Error(`the cluster buckets could not be opened: ${(err as Error).message}`);
+    });
     const holdings = new ShardHoldings(config.nodeId, config.replicas, datasets, deps.store, deps.budget);
     await table.start((err) =>
       deps.log.error({ err }, 'an entry of the cluster job table could not be read'),
@@ -146,6 +151,21 @@ export class ClusterNode {
     }
     if (this.holdings.unplaced.length > 0) {
       this.deps.log.warn({ unplaced: this.holdings.unplaced }, 'owned shards that do not fit in memory');
+    }
+  }
+}
+
+/**
+ * Nodes started together all create the same buckets; JetStream may refuse some of the racing
+ * creates (or time out while it places replicas), and a moment later the buckets are there.
+ */
+async function withRetries<T>(attempt: () => Promise<T>, tries = 4, pauseMs = 1000): Promise<T> {
+  for (let k = 1; ; k++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (k >= tries) throw err;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs * k));
     }
   }
 }

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { type Dataset, type Job, RowpoolClient, readNpy } from '../../src/client/index.js';
+import { ensureBuilt } from '../helpers/build.js';
 import { bytesOf, npyFile } from '../helpers/npy.js';
 import { until } from '../helpers/wait.js';
 import { matrix, median, perRow, startServer, stopServer, sum, type TestServer } from './server.js';
@@ -35,27 +36,6 @@ function rowpool(args: string[], env: Record<string, string> = {}): Promise<Run>
 }
 
 /** Newest modification time under a directory, in ms. */
-async function newest(dir: string): Promise<number> {
-  let latest = 0;
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) latest = Math.max(latest, (await stat(join(entry.parentPath, entry.name))).mtimeMs);
-  }
-  return latest;
-}
-
-/** Builds dist/ when it is missing or older than the sources, so the binary tested is the code. */
-async function ensureBuilt(): Promise<void> {
-  const built = await stat(bin).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-  if (built >= (await newest(join(root, 'src')))) return;
-  await new Promise<void>((resolve, reject) => {
-    execFile('npm', ['run', 'build', '--silent'], { cwd: root, timeout: 170_000 }, (error, _out, stderr) =>
-      error === null ? resolve() : reject(new Error(`npm run build failed: ${stderr}`)),
-    );
-  });
-}
 
 const ROWS = 12;
 const COLS = 4;
@@ -68,7 +48,7 @@ let dir: string;
 let dataset: Dataset;
 
 beforeAll(async () => {
-  await ensureBuilt();
+  await ensureBuilt(bin);
   server = await startServer();
   url = server.url;
   client = new RowpoolClient({ url });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pairwiseSum } from '../../src/jobs/kernels/pairwise.js';
 import { npyFile } from '../helpers/npy.js';
 import { type NatsCluster, natsSkipReason, startNatsCluster } from './nats-server.js';
-import { ensureBuilt, killAll, RowpoolProcess } from './rowpool-process.js';
+import { ensureServerBuilt, killAll, RowpoolProcess } from './rowpool-process.js';
 
 /*
  * A cluster as it is deployed: three nats-server processes routed into one JetStream cluster with
@@ -156,7 +156,7 @@ describe.skipIf(skip !== undefined)('three rowpool processes on a three-server N
   };
 
   // Compiling takes a minute on a busy machine, and only when src/ changed since the last build.
-  beforeAll(ensureBuilt, 180_000);
+  beforeAll(ensureServerBuilt, 180_000);
 
   beforeAll(async () => {
     nats = await startNatsCluster(3);

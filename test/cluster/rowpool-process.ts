@@ -1,37 +1,15 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { readdir, stat } from 'node:fs/promises';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ensureBuilt, ROOT } from '../helpers/build.js';
 import { freePort } from './nats-server.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SERVER = join(ROOT, 'dist', 'server.js');
 const REQUEST_TIMEOUT_MS = 30_000;
 const START_TIMEOUT_MS = 45_000;
 
-async function newest(dir: string): Promise<number> {
-  let latest = 0;
-  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) latest = Math.max(latest, (await stat(join(entry.parentPath, entry.name))).mtimeMs);
-  }
-  return latest;
-}
-
-/**
- * Builds dist/ when it is missing or older than the sources. The processes run the compiled entry
- * point, as `npm start` does: under tsx each would spend seconds compiling at every start.
- */
-export async function ensureBuilt(): Promise<void> {
-  const built = await stat(SERVER).then(
-    (s) => s.mtimeMs,
-    () => 0,
-  );
-  if (built >= (await newest(join(ROOT, 'src')))) return;
-  await new Promise<void>((resolve, reject) => {
-    execFile('npm', ['run', 'build', '--silent'], { cwd: ROOT, timeout: 170_000 }, (error, _out, stderr) =>
-      error === null ? resolve() : reject(new Error(`npm run build failed: ${stderr}`)),
-    );
-  });
+/** Builds dist/ when it is older than the sources (see helpers/build.ts). */
+export function ensureServerBuilt(): Promise<void> {
+  return ensureBuilt(SERVER);
 }
 
 /** Every process started here, so a test that fails midway still leaves none running. */
