@@ -12,11 +12,11 @@ import { InvalidJob, JobNotFound, ServiceUnavailable } from '../errors.js';
 import { readInt64 } from '../int64.js';
 import { holdable, type MemoryBudget, type Reservation } from '../memory.js';
 import type { Metrics } from '../metrics.js';
-import type { OpContext } from '../ops/op.js';
+import type { OpContext, OpDefinition } from '../ops/op.js';
 import { validateParams } from '../ops/params.js';
 import { opNamed } from '../ops/registry.js';
 import type { ReclaimBatcher } from '../reclaim.js';
-import { BatchTop } from './batch-top.js';
+import { ChunkTop } from './chunk-top.js';
 import { planChunks } from './chunks.js';
 import { hasChunksLeft, heldBytes, type Job, type JobRecord, type JobResult, releaseAll } from './job.js';
 import type { RowPool } from './pool.js';
@@ -61,6 +61,26 @@ function bytesRead(
   let bytes = 0;
   for (let r = start; r < end && bytes <= SMALL_JOB_BYTES; r++) bytes += rowCost(r) * itemsize;
   return bytes;
+}
+
+/**
+ * Where a top job's chunks rank their own rows (chunk-top.ts): always for a batch of queries, which
+ * has no value per row to rank afterwards; for one query when the op's values are float64 and the
+ * candidates take no more room than a value per row would. Undefined: a value per row, ranked when
+ * the job ends.
+ */
+function chunkTopOf(
+  op: OpDefinition,
+  k: number | undefined,
+  queries: number | undefined,
+  bounds: readonly number[],
+  rows: number,
+): ChunkTop | undefined {
+  if (k === undefined) return undefined;
+  if (queries !== undefined) return new ChunkTop(bounds, queries, k);
+  if (op.result !== 'float64') return undefined;
+  const top = new ChunkTop(bounds, 1, k);
+  return top.cells <= rows ? top : undefined;
 }
 
 export interface JobPage {
@@ -155,8 +175,8 @@ export class JobEngine {
       this.#opts.pool.threads,
       rowCost ?? dataset.rowLength * (vectors?.length ?? 1),
     );
-    const batch = vectors === undefined ? undefined : new BatchTop(bounds, vectors.length, request.top!.k);
-    const resultBytes = batch === undefined ? rowsTotal * 8 : batch.cells * 8;
+    const chunkTop = chunkTopOf(op, request.top?.k, vectors?.length, bounds, rowsTotal);
+    const resultBytes = chunkTop === undefined ? rowsTotal * 8 : chunkTop.cells * 8;
     const vectorReservation =
       queryNumbers === undefined
         ? undefined
@@ -194,7 +214,7 @@ export class JobEngine {
       error: undefined,
       dataset,
       result: { buffer: new SharedArrayBuffer(resultBytes), reservation },
-      batch,
+      chunkTop,
       batchResult: undefined,
       vectorReservation,
       topReservation: undefined,
@@ -390,10 +410,10 @@ export class JobEngine {
       job.vectorTag === 0 || job.op.vector !== 'row' ? null : this.#vectorSlotsOf(dataset, job.vectorTag);
     const task = chunkTask(job.op.name, job.taskParams, dataset, r0, r1, {
       result: job.result!.buffer,
-      resultIndex: job.batch === undefined ? r0 - job.rows.start : job.batch.slotOf(r0),
+      resultIndex: job.chunkTop === undefined ? r0 - job.rows.start : job.chunkTop.slotOf(r0),
       control: job.control.buffer as SharedArrayBuffer,
       vectorSlots,
-      top: job.batch === undefined ? null : job.top,
+      top: job.chunkTop === undefined ? null : job.top,
     });
     const { metrics } = this.#opts;
     if (!job.small) this.#inFlight++;
@@ -437,12 +457,16 @@ export class JobEngine {
     if (top !== undefined && job.result !== undefined) {
       const { buffer, reservation } = job.result;
       const rows = job.rows.end - job.rows.start;
-      const values = job.op.result === 'int64' ? readInt64(buffer, rows) : new Float64Array(buffer);
       try {
-        // k may be any size the client likes; more than the rows returns them all.
-        if (job.batch === undefined)
+        if (job.chunkTop === undefined) {
+          const values = job.op.result === 'int64' ? readInt64(buffer, rows) : new Float64Array(buffer);
+          // k may be any size the client likes; more than the rows returns them all.
           job.topResult = topK(values, job.rows.start, Math.min(top.k, rows), top.largest);
-        else job.batchResult = job.batch.merge(buffer, top.largest);
+        } else {
+          const ranked = job.chunkTop.merge(buffer, top.largest);
+          if (job.params.vectors === undefined) job.topResult = ranked[0];
+          else job.batchResult = ranked;
+        }
       } catch (err) {
         job.error = (err as Error).message;
         this.#end(job, 'failed');
