@@ -19,6 +19,7 @@ import type { ReclaimBatcher } from '../reclaim.js';
 import { ChunkTop } from './chunk-top.js';
 import { planChunks } from './chunks.js';
 import { hasChunksLeft, heldBytes, type Job, type JobRecord, type JobResult, releaseAll } from './job.js';
+import { RowNormCache } from './norm-cache.js';
 import type { RowPool } from './pool.js';
 import { JobRetention } from './retention.js';
 import { Scheduler, SMALL_JOB_BYTES } from './scheduler.js';
@@ -115,6 +116,7 @@ export class JobEngine {
   readonly #maxInFlight: number;
   readonly #opts: EngineOptions;
   readonly #vectorSlots: VectorSlotAreas;
+  readonly #norms: RowNormCache;
   readonly #scheduler: Scheduler;
   readonly #retention: JobRetention;
   readonly #endListeners: Array<(job: JobRecord) => void> = [];
@@ -129,6 +131,7 @@ export class JobEngine {
     this.#maxInFlight = threads * 2;
     this.#scheduler = new Scheduler(opts.maxRunningJobs ?? threads, threads);
     this.#vectorSlots = new VectorSlotAreas(opts.store, opts.budget, threads);
+    this.#norms = new RowNormCache(opts.store, opts.budget);
     this.#retention = new JobRetention((job, reason) => {
       this.#jobs.delete(job.id);
       if (reason === 'evicted') opts.log.info({ jobId: job.id }, 'job evicted for memory');
@@ -190,8 +193,9 @@ export class JobEngine {
     }
     const itemsize = DTYPE_INFO[dataset.dtype].itemsize;
     const readBytes = bytesRead(start, end, dataset.rowLength, itemsize, rowCost);
+    const id = randomUUID();
     const job: Job = {
-      id: randomUUID(),
+      id,
       seq: ++this.#seq,
       datasetId,
       op,
@@ -213,6 +217,10 @@ export class JobEngine {
       limit: undefined,
       error: undefined,
       dataset,
+      norms:
+        op.scope === 'rows' && op.usesRowNorms === true && vector !== undefined
+          ? this.#norms.forJob(dataset, start, end, id)
+          : undefined,
       result: { buffer: new SharedArrayBuffer(resultBytes), reservation },
       chunkTop,
       batchResult: undefined,
@@ -408,7 +416,9 @@ export class JobEngine {
     const dataset = job.dataset!;
     const vectorSlots =
       job.vectorTag === 0 || job.op.vector !== 'row' ? null : this.#vectorSlotsOf(dataset, job.vectorTag);
-    const task = chunkTask(job.op.name, job.taskParams, dataset, r0, r1, {
+    const params =
+      job.norms === undefined ? job.taskParams : { ...(job.taskParams as object), norms: job.norms };
+    const task = chunkTask(job.op.name, params, dataset, r0, r1, {
       result: job.result!.buffer,
       resultIndex: job.chunkTop === undefined ? r0 - job.rows.start : job.chunkTop.slotOf(r0),
       control: job.control.buffer as SharedArrayBuffer,
@@ -496,6 +506,8 @@ export class JobEngine {
     if (status !== 'succeeded') job.limit?.stop.abort();
     for (const started of this.#scheduler.remove(job)) this.#start(started);
     job.dataset = undefined;
+    this.#norms.ended(job.datasetId, job.id, status === 'succeeded');
+    job.norms = undefined;
     if (status !== 'succeeded') {
       job.result?.reservation.release();
       job.result = undefined;

@@ -2,6 +2,7 @@ import type { Dataset } from '../datasets/store.js';
 import type { Reservation } from '../memory.js';
 import type { OpDefinition } from '../ops/op.js';
 import type { ChunkTop } from './chunk-top.js';
+import type { RowNorms } from './kernels/rows.js';
 import type { JobStatus } from './status.js';
 import type { TopK } from './topk.js';
 
@@ -62,6 +63,8 @@ export interface Job extends JobRecord {
   error: string | undefined;
   /** Held only while the job runs, so a finished job never keeps a deleted dataset's memory alive. */
   dataset: Dataset | undefined;
+  /** The dataset's cached row norms the job reads or fills (norm-cache.ts), held while it runs. */
+  norms: RowNorms | undefined;
   result: { buffer: SharedArrayBuffer; reservation: Reservation } | undefined;
   /** The query vector's share of the memory limit, held for as long as the job is kept. */
   vectorReservation: Reservation | undefined;
