@@ -115,7 +115,7 @@ export function blockRunner(
     const stride = n * DTYPE_INFO[dataset.dtype].itemsize;
     return (r0, r1, slot) => {
       const out = new Float64Array(result, slot * 8, r1 - r0);
-      simdKernel(kernels, (r0 - firstRow) * stride, r1 - r0, n, stride, params, vectorAt, out);
+      simdKernel(kernels, (r0 - firstRow) * stride, r1 - r0, n, stride, params, vectorAt, out, r0);
     };
   }
   const whole = wholeDataset(op, params, dataset);

@@ -1,10 +1,18 @@
 /**
- * Splits a job's rows into pool tasks: enough of them to keep every thread busy and even out the
- * tail, each big enough that the ~0.1 ms cost of a task is small beside its work. No task crosses
- * a segment boundary of the dataset, so each reads one memory with the SIMD kernels.
+ * Splits a job's rows into pool tasks. A task costs about 0.1 ms of both threads' time whatever its
+ * size (the message each way, waking the worker, the bookkeeping on both sides), so a job gets one
+ * task per TASK_ELEMENTS it reads, at least one per thread to use them all, and at most
+ * TASKS_PER_THREAD per thread, which evens out the tail when the threads run at unequal speeds.
+ * Every task reads at least MIN_TASK_ELEMENTS, unless a row alone reads more. No task
+ * crosses a segment boundary of the dataset, so each reads one memory with the SIMD kernels.
  */
 const TASKS_PER_THREAD = 16;
+const TASK_ELEMENTS = 1 << 20;
 const MIN_TASK_ELEMENTS = 1 << 16;
+
+function taskCount(elements: number, threads: number): number {
+  return Math.min(threads * TASKS_PER_THREAD, Math.max(threads, Math.ceil(elements / TASK_ELEMENTS)));
+}
 
 /** Row boundaries [b0 = start, b1, …, bn = end]; task i covers rows b_i..b_{i+1}-1. */
 export function planChunks(
@@ -42,8 +50,8 @@ function planBounds(
 ): number[] {
   const rows = end - start;
   if (rows === 0) return [start];
-  const tasks = threads * TASKS_PER_THREAD;
   if (typeof cost === 'number') {
+    const tasks = taskCount(rows * cost, threads);
     const minRows = Math.ceil(MIN_TASK_ELEMENTS / Math.max(1, cost));
     const size = Math.max(minRows, Math.ceil(rows / tasks));
     const bounds: number[] = [];
@@ -55,7 +63,9 @@ function planBounds(
   for (let r = start; r < end; r++) total += cost(r);
   // A few rows that each cost a task's worth go out one a task, so the pool balances them as it goes.
   const target =
-    rows <= tasks * 4 && total / rows >= MIN_TASK_ELEMENTS ? 0 : Math.max(MIN_TASK_ELEMENTS, total / tasks);
+    rows <= threads * TASKS_PER_THREAD * 4 && total / rows >= MIN_TASK_ELEMENTS
+      ? 0
+      : Math.max(MIN_TASK_ELEMENTS, total / taskCount(total, threads));
   const bounds = [start];
   let acc = 0;
   for (let r = start; r < end; r++) {

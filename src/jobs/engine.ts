@@ -12,13 +12,14 @@ import { InvalidJob, JobNotFound, ServiceUnavailable } from '../errors.js';
 import { readInt64 } from '../int64.js';
 import { holdable, type MemoryBudget, type Reservation } from '../memory.js';
 import type { Metrics } from '../metrics.js';
-import type { OpContext } from '../ops/op.js';
+import type { OpContext, OpDefinition } from '../ops/op.js';
 import { validateParams } from '../ops/params.js';
 import { opNamed } from '../ops/registry.js';
 import type { ReclaimBatcher } from '../reclaim.js';
-import { BatchTop } from './batch-top.js';
+import { ChunkTop } from './chunk-top.js';
 import { planChunks } from './chunks.js';
 import { hasChunksLeft, heldBytes, type Job, type JobRecord, type JobResult, releaseAll } from './job.js';
+import { RowNormCache } from './norm-cache.js';
 import type { RowPool } from './pool.js';
 import { JobRetention } from './retention.js';
 import { Scheduler, SMALL_JOB_BYTES } from './scheduler.js';
@@ -63,6 +64,26 @@ function bytesRead(
   return bytes;
 }
 
+/**
+ * Where a top job's chunks rank their own rows (chunk-top.ts): always for a batch of queries, which
+ * has no value per row to rank afterwards; for one query when the op's values are float64 and the
+ * candidates take no more room than a value per row would. Undefined: a value per row, ranked when
+ * the job ends.
+ */
+function chunkTopOf(
+  op: OpDefinition,
+  k: number | undefined,
+  queries: number | undefined,
+  bounds: readonly number[],
+  rows: number,
+): ChunkTop | undefined {
+  if (k === undefined) return undefined;
+  if (queries !== undefined) return new ChunkTop(bounds, queries, k);
+  if (op.result !== 'float64') return undefined;
+  const top = new ChunkTop(bounds, 1, k);
+  return top.cells <= rows ? top : undefined;
+}
+
 export interface JobPage {
   readonly jobs: JobRecord[];
   readonly nextCursor: string | null;
@@ -95,6 +116,7 @@ export class JobEngine {
   readonly #maxInFlight: number;
   readonly #opts: EngineOptions;
   readonly #vectorSlots: VectorSlotAreas;
+  readonly #norms: RowNormCache;
   readonly #scheduler: Scheduler;
   readonly #retention: JobRetention;
   readonly #endListeners: Array<(job: JobRecord) => void> = [];
@@ -109,6 +131,7 @@ export class JobEngine {
     this.#maxInFlight = threads * 2;
     this.#scheduler = new Scheduler(opts.maxRunningJobs ?? threads, threads);
     this.#vectorSlots = new VectorSlotAreas(opts.store, opts.budget, threads);
+    this.#norms = new RowNormCache(opts.store, opts.budget);
     this.#retention = new JobRetention((job, reason) => {
       this.#jobs.delete(job.id);
       if (reason === 'evicted') opts.log.info({ jobId: job.id }, 'job evicted for memory');
@@ -156,8 +179,8 @@ export class JobEngine {
       rowCost ?? dataset.rowLength * (vectors?.length ?? 1),
       dataset.segmentRows,
     );
-    const batch = vectors === undefined ? undefined : new BatchTop(bounds, vectors.length, request.top!.k);
-    const resultBytes = batch === undefined ? rowsTotal * 8 : batch.cells * 8;
+    const chunkTop = chunkTopOf(op, request.top?.k, vectors?.length, bounds, rowsTotal);
+    const resultBytes = chunkTop === undefined ? rowsTotal * 8 : chunkTop.cells * 8;
     const vectorReservation =
       queryNumbers === undefined
         ? undefined
@@ -171,8 +194,9 @@ export class JobEngine {
     }
     const itemsize = DTYPE_INFO[dataset.dtype].itemsize;
     const readBytes = bytesRead(start, end, dataset.rowLength, itemsize, rowCost);
+    const id = randomUUID();
     const job: Job = {
-      id: randomUUID(),
+      id,
       seq: ++this.#seq,
       datasetId,
       op,
@@ -194,8 +218,12 @@ export class JobEngine {
       limit: undefined,
       error: undefined,
       dataset,
+      norms:
+        op.scope === 'rows' && op.usesRowNorms === true && vector !== undefined
+          ? this.#norms.forJob(dataset, start, end, id)
+          : undefined,
       result: { buffer: new SharedArrayBuffer(resultBytes), reservation },
-      batch,
+      chunkTop,
       batchResult: undefined,
       vectorReservation,
       topReservation: undefined,
@@ -389,12 +417,14 @@ export class JobEngine {
     const dataset = job.dataset!;
     const vectorSlots =
       job.vectorTag === 0 || job.op.vector !== 'row' ? null : this.#vectorSlotsOf(dataset, job.vectorTag);
-    const task = chunkTask(job.op.name, job.taskParams, dataset, r0, r1, {
+    const params =
+      job.norms === undefined ? job.taskParams : { ...(job.taskParams as object), norms: job.norms };
+    const task = chunkTask(job.op.name, params, dataset, r0, r1, {
       result: job.result!.buffer,
-      resultIndex: job.batch === undefined ? r0 - job.rows.start : job.batch.slotOf(r0),
+      resultIndex: job.chunkTop === undefined ? r0 - job.rows.start : job.chunkTop.slotOf(r0),
       control: job.control.buffer as SharedArrayBuffer,
       vectorSlots,
-      top: job.batch === undefined ? null : job.top,
+      top: job.chunkTop === undefined ? null : job.top,
     });
     const { metrics } = this.#opts;
     if (!job.small) this.#inFlight++;
@@ -438,12 +468,16 @@ export class JobEngine {
     if (top !== undefined && job.result !== undefined) {
       const { buffer, reservation } = job.result;
       const rows = job.rows.end - job.rows.start;
-      const values = job.op.result === 'int64' ? readInt64(buffer, rows) : new Float64Array(buffer);
       try {
-        // k may be any size the client likes; more than the rows returns them all.
-        if (job.batch === undefined)
+        if (job.chunkTop === undefined) {
+          const values = job.op.result === 'int64' ? readInt64(buffer, rows) : new Float64Array(buffer);
+          // k may be any size the client likes; more than the rows returns them all.
           job.topResult = topK(values, job.rows.start, Math.min(top.k, rows), top.largest);
-        else job.batchResult = job.batch.merge(buffer, top.largest);
+        } else {
+          const ranked = job.chunkTop.merge(buffer, top.largest);
+          if (job.params.vectors === undefined) job.topResult = ranked[0];
+          else job.batchResult = ranked;
+        }
       } catch (err) {
         job.error = (err as Error).message;
         this.#end(job, 'failed');
@@ -473,6 +507,8 @@ export class JobEngine {
     if (status !== 'succeeded') job.limit?.stop.abort();
     for (const started of this.#scheduler.remove(job)) this.#start(started);
     job.dataset = undefined;
+    this.#norms.ended(job.datasetId, job.id, status === 'succeeded');
+    job.norms = undefined;
     if (status !== 'succeeded') {
       job.result?.reservation.release();
       job.result = undefined;

@@ -1,7 +1,8 @@
 import type { Dataset } from '../datasets/store.js';
 import type { Reservation } from '../memory.js';
 import type { OpDefinition } from '../ops/op.js';
-import type { BatchTop } from './batch-top.js';
+import type { ChunkTop } from './chunk-top.js';
+import type { RowNorms } from './kernels/rows.js';
 import type { JobStatus } from './status.js';
 import type { TopK } from './topk.js';
 
@@ -62,14 +63,16 @@ export interface Job extends JobRecord {
   error: string | undefined;
   /** Held only while the job runs, so a finished job never keeps a deleted dataset's memory alive. */
   dataset: Dataset | undefined;
+  /** The dataset's cached row norms the job reads or fills (norm-cache.ts), held while it runs. */
+  norms: RowNorms | undefined;
   result: { buffer: SharedArrayBuffer; reservation: Reservation } | undefined;
   /** The query vector's share of the memory limit, held for as long as the job is kept. */
   vectorReservation: Reservation | undefined;
   /** A top-k job's ranked rows (16 bytes each), which replace its full result when it succeeds. */
   topReservation: Reservation | undefined;
   topResult: TopK | undefined;
-  /** For a batch of queries (params.vectors): where its chunks put their candidates. */
-  readonly batch: BatchTop | undefined;
+  /** For a top job whose chunks rank their own rows: where they put their candidates. */
+  readonly chunkTop: ChunkTop | undefined;
   /** A batch job's ranked rows per query, which replace its candidates when it succeeds. */
   batchResult: TopK[] | undefined;
   /** Row boundaries of the job's chunks (chunks.ts). */

@@ -20,8 +20,10 @@ export interface ChunkTask {
   /** Int32 cells shared by the job's chunks: [CANCEL] set to stop, [ROWS_DONE] progress. */
   readonly control: SharedArrayBuffer;
   /**
-   * For a batch of queries: the chunk keeps its k best rows per query and writes them, as (row,
-   * value) float64 pairs, from float64 `resultIndex` of `result` on (query-heaps.ts).
+   * For a top job whose chunks rank their own rows (chunk-top.ts): the chunk keeps its k best rows
+   * per query (one query unless params is a batch) and writes them, as (row, value) float64 pairs,
+   * from float64 `resultIndex` of `result` on (query-heaps.ts). Null: a value per row from
+   * `resultIndex` on.
    */
   readonly top: { readonly k: number; readonly largest: boolean } | null;
 }

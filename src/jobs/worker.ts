@@ -8,6 +8,7 @@ import { blockRunner, type SimdPlace, simdKernelOf, type TaskDataset } from './b
 import { type SimdKernels, simdKernelsFor } from './kernels/simd.js';
 import { QueryHeaps } from './query-heaps.js';
 import { CANCEL, type ChunkOutcome, type ChunkTask, ROWS_DONE, type WorkerData } from './task.js';
+import { topRunner } from './top-runner.js';
 import { claimSlot, releaseSlot } from './vector-slots.js';
 
 /**
@@ -64,13 +65,14 @@ export default function runChunk(task: ChunkTask): ChunkOutcome {
   const segment = dataset.segments[segmentAt];
   const memory = segment.memory;
   const useSimd = !batch && memory !== null && simdKernelOf(op, params, dataset, segment) !== undefined;
-  const heaps = batch
-    ? new QueryHeaps(
-        (params as BatchParams).queries,
-        Math.min(task.top!.k, task.r1 - task.r0),
-        task.top!.largest,
-      )
-    : undefined;
+  const heaps =
+    task.top === null
+      ? undefined
+      : new QueryHeaps(
+          batch ? (params as BatchParams).queries : 1,
+          Math.min(task.top.k, task.r1 - task.r0),
+          task.top.largest,
+        );
   let vectorAt = -1;
   let done = 0;
   let cancelled = false;
@@ -85,9 +87,11 @@ export default function runChunk(task: ChunkTask): ChunkOutcome {
       simd = { kernels: kernelsFor(dataset, segmentAt, memory), firstRow: segment.firstRow, vectorAt };
     }
     const run =
-      heaps === undefined
-        ? blockRunner(op, params, dataset, task.result, simd)
-        : batchRunner(scorer!, params as BatchParams, dataset, heaps);
+      scorer !== undefined
+        ? batchRunner(scorer, params as BatchParams, dataset, heaps!)
+        : heaps === undefined
+          ? blockRunner(op, params, dataset, task.result, simd)
+          : topRunner(blockRows, heaps, (scratch) => blockRunner(op, params, dataset, scratch, simd));
     for (let r = task.r0; r < task.r1; r += blockRows) {
       if (Atomics.load(control, CANCEL) !== 0) {
         cancelled = true;

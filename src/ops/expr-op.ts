@@ -79,7 +79,8 @@ const BUILTIN_SIMD: Readonly<Record<BuiltinName, SimdBlockKernel<ExprTask>>> = {
   mean: simdMean,
   var: simdVar,
   std: simdStd,
-  norm: (k, p, rows, n, stride, params, v, out) => simdNorm(params)!(k, p, rows, n, stride, params, v, out),
+  norm: (k, p, rows, n, stride, params, v, out, firstRow) =>
+    simdNorm(params)!(k, p, rows, n, stride, params, v, out, firstRow),
 };
 
 /** `sum(x)`, `x.sum()`, `x.ravel().sum()` and the like, spaces aside; undefined for anything else. */

@@ -127,6 +127,11 @@ export interface RowOp<P = unknown, T = unknown> extends OpCommon<P, T> {
   simd?(params: T, n: number): SimdBlockKernel<T> | undefined;
   /** Scores a block of rows against a batch of queries, for ops that take `params.vectors`. */
   readonly batch?: BatchScorer;
+  /**
+   * Whether the kernels take the dataset's row 2-norms as `params.norms` (RowNorms), which the
+   * engine caches per dataset (jobs/norm-cache.ts) for one-query jobs.
+   */
+  readonly usesRowNorms?: boolean;
 }
 
 export interface IndexRowOp<P = unknown, T = unknown> extends OpCommon<P, T> {
@@ -136,6 +141,7 @@ export interface IndexRowOp<P = unknown, T = unknown> extends OpCommon<P, T> {
   js(...args: Parameters<RowKernel<T, Int32Array>>): void;
   simd?: undefined;
   readonly batch?: undefined;
+  readonly usesRowNorms?: undefined;
 }
 
 export interface DatasetOp<P = unknown, T = unknown> extends OpCommon<P, T> {

@@ -247,6 +247,7 @@ const BUILTIN_OPS: readonly OpDefinition[] = [
     js: ROW_KERNELS.cosine,
     simd: shortRowsInJs(simdCosine),
     batch: batchCosine,
+    usesRowNorms: true,
   },
   {
     ...reduction,

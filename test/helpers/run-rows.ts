@@ -1,6 +1,7 @@
 import type { DType } from '../../src/datasets/dtypes.js';
 import { readInt64 } from '../../src/int64.js';
 import { blockRunner } from '../../src/jobs/block-runner.js';
+import type { RowNorms } from '../../src/jobs/kernels/rows.js';
 import { type SimdKernels, simdKernelsFor } from '../../src/jobs/kernels/simd.js';
 import { validateParams } from '../../src/ops/params.js';
 import { opNamed } from '../../src/ops/registry.js';
@@ -29,6 +30,8 @@ export interface RowsRun {
   readonly simd?: boolean;
   /** Wraps the SIMD kernels, e.g. to count the calls into WebAssembly. */
   readonly wrapSimd?: (memory: WebAssembly.Memory) => SimdKernels;
+  /** The dataset's cached row norms, for the ops that take them (cosine), as the engine adds them. */
+  readonly norms?: RowNorms;
 }
 
 /** Only the keys the op takes: tests pass one bag of params to every op. */
@@ -73,7 +76,8 @@ export function runRows(run: RowsRun): Float64Array {
           firstRow: 0,
           vectorAt: prepared.vector === undefined ? -1 : vectorAt,
         };
-  const block = blockRunner(op, prepared, dataset, result, place);
+  const taskParams = run.norms === undefined ? prepared : { ...prepared, norms: run.norms };
+  const block = blockRunner(op, taskParams, dataset, result, place);
   const sizes = run.blockSizes ?? [Math.max(1, r1 - r0)];
   for (let r = r0, b = 0; r < r1; b++) {
     const end = Math.min(r1, r + sizes[b % sizes.length]);

@@ -2,10 +2,11 @@
  * Block kernels for rows that live in a WebAssembly memory: the same ops as rows.ts with the
  * summations done by the SIMD module, which gives the same bits as the JS ones. `p` is the byte
  * offset of the block's first row in the memory, `stride` the bytes from one row to the next,
- * `vectorAt` the byte offset of the query vector (or -1); row r of the block goes to `out[r]`.
+ * `vectorAt` the byte offset of the query vector (or -1); row r of the block is dataset row
+ * `firstRow + r` and goes to `out[r]`.
  */
 import { pairwiseSumSquares } from './pairwise.js';
-import type { DdofParams, OrdParams, VectorParams } from './rows.js';
+import type { CosineParams, DdofParams, OrdParams, VectorParams } from './rows.js';
 import type { SimdKernels } from './simd.js';
 
 /** Declared through a method so that a kernel for one op's params fits the registry's common type. */
@@ -19,6 +20,7 @@ export type SimdBlockKernel<P> = {
     params: P,
     vectorAt: number,
     out: Float64Array,
+    firstRow: number,
   ): void;
 }['kernel'];
 
@@ -55,11 +57,30 @@ export const simdDot: SimdBlockKernel<VectorParams> = (k, p, rows, n, stride, _p
   for (let r = 0; r < rows; r++) out[r] = k.dot(p + r * stride, v, n);
 };
 
-export const simdCosine: SimdBlockKernel<VectorParams> = (k, p, rows, n, stride, params, v, out) => {
+/** With the dataset's cached row norms a row costs a dot; the job that fills them pays the norms too. */
+export const simdCosine: SimdBlockKernel<CosineParams> = (
+  k,
+  p,
+  rows,
+  n,
+  stride,
+  params,
+  v,
+  out,
+  firstRow,
+) => {
   const vNorm = Math.sqrt(pairwiseSumSquares(params.vector, 0, n));
+  const norms = params.norms;
+  if (norms !== undefined && !norms.fill) {
+    const cached = norms.values;
+    for (let r = 0; r < rows; r++) out[r] = k.dot(p + r * stride, v, n) / (cached[firstRow + r] * vNorm);
+    return;
+  }
   for (let r = 0; r < rows; r++) {
     const row = p + r * stride;
-    out[r] = k.dot(row, v, n) / (Math.sqrt(k.sumSquares(row, n)) * vNorm);
+    const norm = Math.sqrt(k.sumSquares(row, n));
+    if (norms !== undefined) norms.values[firstRow + r] = norm;
+    out[r] = k.dot(row, v, n) / (norm * vNorm);
   }
 };
 

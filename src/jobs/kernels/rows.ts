@@ -28,6 +28,17 @@ export interface VectorParams {
   /** One value per row element, in shared memory so every task of the job reads the same copy. */
   readonly vector: Float64Array;
 }
+/**
+ * The dataset's row 2-norms, one float64 per dataset row in shared memory (norm-cache.ts): read, or
+ * when `fill` is set, computed and written by the job that builds them.
+ */
+export interface RowNorms {
+  readonly values: Float64Array;
+  readonly fill: boolean;
+}
+export interface CosineParams extends VectorParams {
+  readonly norms?: RowNorms;
+}
 
 function variance(src: Float64Array, off: number, n: number, ddof: number): number {
   // NumPy's sum reduction starts from the identity 0, so a sum of -0.0 values is +0.0.
@@ -114,7 +125,7 @@ function rowCountNonzero(a: Float64Array, off: number, n: number): number {
   return n - zeros;
 }
 
-/** A float64-result op's kernel over a block of rows (see ROW_KERNELS). */
+/** A float64-result op's kernel over a block of rows (see ROW_KERNELS); row r is dataset row firstRow + r. */
 type FloatKernel<P> = (
   src: Float64Array,
   off: number,
@@ -123,6 +134,7 @@ type FloatKernel<P> = (
   params: P,
   out: Float64Array,
   slot: number,
+  firstRow: number,
 ) => void;
 
 /** An int64-result op's kernel: `out` views the int64 cells as Int32 pairs. */
@@ -184,14 +196,24 @@ export const ROW_KERNELS = {
     const v = params.vector;
     for (let r = 0; r < rows; r++) out[slot + r] = dotInLanes(src, off + r * n, v, 0, n);
   }) satisfies FloatKernel<VectorParams>,
-  cosine: ((src, off, rows, n, params, out, slot) => {
+  cosine: ((src, off, rows, n, params, out, slot, firstRow) => {
     const v = params.vector;
     const vNorm = Math.sqrt(pairwiseSumSquares(v, 0, n));
+    const norms = params.norms;
+    if (norms !== undefined && !norms.fill) {
+      const cached = norms.values;
+      for (let r = 0; r < rows; r++) {
+        out[slot + r] = dotInLanes(src, off + r * n, v, 0, n) / (cached[firstRow + r] * vNorm);
+      }
+      return;
+    }
     for (let r = 0; r < rows; r++) {
       const o = off + r * n;
-      out[slot + r] = dotInLanes(src, o, v, 0, n) / (Math.sqrt(pairwiseSumSquares(src, o, n)) * vNorm);
+      const norm = Math.sqrt(pairwiseSumSquares(src, o, n));
+      if (norms !== undefined) norms.values[firstRow + r] = norm;
+      out[slot + r] = dotInLanes(src, o, v, 0, n) / (norm * vNorm);
     }
-  }) satisfies FloatKernel<VectorParams>,
+  }) satisfies FloatKernel<CosineParams>,
   euclidean: ((src, off, rows, n, params, out, slot) => {
     const v = params.vector;
     for (let r = 0; r < rows; r++) {

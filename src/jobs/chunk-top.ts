@@ -1,12 +1,13 @@
 /**
- * Where the chunks of a batch job (`params.vectors` with `top`) put their per-query best rows, and
- * how the engine merges them. Chunk c keeps min(k, its rows) rows per query (query-heaps.ts), so a
- * job holds at most min(k * chunks, rows) candidates per query, never a score per row and query.
+ * Where the chunks of a top job put their best rows, and how the engine merges them. Chunk c keeps
+ * min(k, its rows) rows per query (query-heaps.ts), so a job holds at most min(k * chunks, rows)
+ * candidates per query, never a score per row and query. A batch (`params.vectors`) has one list of
+ * rows per query; any other top job is a batch of one.
  */
 import { ahead } from './query-heaps.js';
 import type { TopK } from './topk.js';
 
-export class BatchTop {
+export class ChunkTop {
   readonly queries: number;
   readonly k: number;
   /** Float64 cells the candidates take: two (row, value) per candidate. */
