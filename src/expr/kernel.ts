@@ -34,7 +34,7 @@ export interface ExprEnv {
  * float64, and its result goes to `out[slot + r]`. Throws ExprRowError where NumPy raises.
  */
 export type ExprBlockKernel = (
-  src: Float64Array,
+  src: Float64Array | Float32Array,
   off: number,
   count: number,
   n: number,
@@ -48,17 +48,22 @@ export const EXPR_CACHE_SIZE = 256;
 
 const cache = new Map<string, ExprBlockKernel>();
 
-export function exprKernel(source: string): ExprBlockKernel {
-  const hit = cache.get(source);
+/**
+ * The kernel of `source` for rows held as `rows` (float64, or float32 read as stored). Each element
+ * type gets its own compiled instance, so V8 sees one array type in each and keeps it monomorphic.
+ */
+export function exprKernel(source: string, rows: 'float64' | 'float32' = 'float64'): ExprBlockKernel {
+  const key = `${rows}\n${source}`;
+  const hit = cache.get(key);
   if (hit !== undefined) {
     // Re-inserting marks it most recently used; Map keeps insertion order.
-    cache.delete(source);
-    cache.set(source, hit);
+    cache.delete(key);
+    cache.set(key, hit);
     return hit;
   }
   const factory = new Function('rt', source) as (rt: Runtime) => ExprBlockKernel;
   const kernel = factory(RUNTIME);
-  cache.set(source, kernel);
+  cache.set(key, kernel);
   if (cache.size > EXPR_CACHE_SIZE) cache.delete(cache.keys().next().value!);
   return kernel;
 }

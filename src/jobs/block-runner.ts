@@ -136,7 +136,7 @@ function datasetRunner(
 
 /** A row kernel with its result view left open: the op's result dtype picked the view. */
 type AnyRowKernel = (
-  src: Float64Array,
+  src: Float64Array | Float32Array,
   off: number,
   rows: number,
   n: number,
@@ -162,8 +162,11 @@ function rowsRunner(
   if (op.readsRows?.(params) === false) {
     return (r0, r1, slot) => kernel(NO_ROWS, 0, r1 - r0, n, params, out, slot, r0, whole);
   }
-  if (dtype === 'float64') {
-    const sources = segmentViews(dataset, (buffer, elements) => new Float64Array(buffer, 0, elements));
+  const asStored = dtype === 'float32' && op.readsFloat32?.(params) === true;
+  if (dtype === 'float64' || asStored) {
+    const sources = segmentViews(dataset, (buffer, elements) =>
+      asStored ? new Float32Array(buffer, 0, elements) : new Float64Array(buffer, 0, elements),
+    );
     if (sources.length === 1) {
       const src = sources[0];
       return (r0, r1, slot) => kernel(src, r0 * n, r1 - r0, n, params, out, slot, r0, whole);

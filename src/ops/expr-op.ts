@@ -173,11 +173,23 @@ export const exprOp: RowOp<Params, ExprTask> = {
     return () => Math.max(total, 1);
   },
   readsRows: (task) => task.usesRow,
+  // The built-in reductions' kernels are shared with the other ops and stay on float64.
+  readsFloat32: (task) => task.builtin === undefined,
   readsWholeDataset: (task) => task.usesData,
   simd: (task, n) =>
     task.builtin !== undefined && n >= MIN_SIMD_ROW_LENGTH ? BUILTIN_SIMD[task.builtin] : undefined,
   js(src, off, rows, n, task, out, slot, firstRow, whole) {
     if (task.builtin !== undefined) BUILTIN_REDUCTIONS[task.builtin](src, off, rows, n, task, out, slot);
-    else exprKernel(task.source)(src, off, rows, n, firstRow + task.rowOffset, envOf(task, whole), out, slot);
+    else
+      exprKernel(task.source, src instanceof Float32Array ? 'float32' : 'float64')(
+        src,
+        off,
+        rows,
+        n,
+        firstRow + task.rowOffset,
+        envOf(task, whole),
+        out,
+        slot,
+      );
   },
 };

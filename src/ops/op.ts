@@ -122,6 +122,11 @@ export interface RowOp<P = unknown, T = unknown> extends OpCommon<P, T> {
   readonly result: 'float64';
   /** Whether the kernel reads row `x` at all (an expression over `data` alone does not). */
   readsRows?(params: T): boolean;
+  /**
+   * Whether `js` takes float32 rows as stored (`src` a Float32Array) instead of a float64 copy made a
+   * block at a time; such a kernel must keep each element type on code of its own (monomorphic).
+   */
+  readsFloat32?(params: T): boolean;
   js(...args: Parameters<RowKernel<T, Float64Array>>): void;
   /** The SIMD kernel for these params on rows of length n, if it has one that pays there. */
   simd?(params: T, n: number): SimdBlockKernel<T> | undefined;
@@ -138,6 +143,7 @@ export interface IndexRowOp<P = unknown, T = unknown> extends OpCommon<P, T> {
   readonly scope: 'rows';
   readonly result: 'int64';
   readsRows?: undefined;
+  readsFloat32?: undefined;
   js(...args: Parameters<RowKernel<T, Int32Array>>): void;
   simd?: undefined;
   readonly batch?: undefined;

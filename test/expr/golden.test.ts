@@ -70,6 +70,32 @@ describe(`expressions against NumPy ${manifest.numpy} goldens`, () => {
     });
   }
 
+  it('reads float32 rows as stored with the same bits as their float64 copy, errors alike', () => {
+    const d = byName.get('float32')!;
+    const stored = Float32Array.from(d.float64);
+    let checked = 0;
+    for (const c of manifest.cases.filter((k) => k.dataset === d.name)) {
+      let source: string;
+      try {
+        source = compileExpr(c.expr, shapeOf(d)).source;
+      } catch {
+        continue;
+      }
+      const outcome = (src: Float64Array | Float32Array, rows: 'float64' | 'float32') => {
+        const out = new Float64Array(d.rows);
+        try {
+          exprKernel(source, rows)(src, 0, d.rows, d.rowLength, 0, env(d), out, 0);
+          return Array.from(out);
+        } catch (error) {
+          return (error as Error).message;
+        }
+      };
+      expect(outcome(stored, 'float32'), c.expr).toEqual(outcome(d.float64, 'float64'));
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(100);
+  });
+
   it('gives the same answers for a whole block at an offset as row by row', () => {
     const d = byName.get('float64')!;
     const src = new Float64Array(d.float64.length + 5);
