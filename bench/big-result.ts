@@ -8,6 +8,7 @@
  * `node --import tsx bench/big-result.ts [rows] [baseline server.ts]`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { serverLagMs, startProber } from '../test/reliability/prober.js';
@@ -120,18 +121,34 @@ function upload(port: number, type: string, body: Buffer): Promise<string> {
   });
 }
 
+/**
+ * The server process's CPU time in seconds, all threads, from /proc (Linux; NaN elsewhere). On a
+ * shared machine the wall time of a case varies with the load; the CPU time it costs much less.
+ */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function measure(server: Server, run: (server: Server) => Promise<string>) {
   await serverLagMs(server.port);
   const prober = await startProber(server.port, server.child.pid!);
+  const cpuBefore = cpuSeconds(server.child.pid!);
   const started = performance.now();
   const outcome = await run(server);
   const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuSeconds(server.child.pid!) - cpuBefore;
   const probed = await prober.stop();
   const lag = await serverLagMs(server.port);
   for (const { port, id } of uploaded.splice(0)) {
     await fetch(`http://127.0.0.1:${port}/v1/datasets/${id}`, { method: 'DELETE' });
   }
-  return { outcome, seconds, worst: probed.worst, lag, rss: (probed.peakRss - probed.rssBefore) / MiB };
+  return { outcome, seconds, cpu, probed, lag, rss: (probed.peakRss - probed.rssBefore) / MiB };
 }
 
 const csv = Buffer.from('0.5\n'.repeat(TEXT_ROWS));
@@ -160,16 +177,22 @@ try {
   for (const server of servers) await prepare(server);
   for (const [name, run] of cases) {
     const seconds: number[] = [];
+    const cpu: number[] = [];
     for (const server of servers) {
       const m = await measure(server, run);
       seconds.push(m.seconds);
+      cpu.push(m.cpu);
       console.log(
-        `${name} (${server.name}): ${m.outcome} in ${m.seconds.toFixed(2)} s; slowest /healthz ${m.worst.toFixed(0)} ms, ` +
-          `server's own longest event-loop delay ${m.lag.toFixed(0)} ms; RSS +${m.rss.toFixed(0)} MiB`,
+        `${name} (${server.name}): ${m.outcome} in ${m.seconds.toFixed(2)} s, server CPU ${m.cpu.toFixed(2)} s; slowest /healthz ${m.probed.slowest.join(', ')}; ` +
+          `held by the server ${m.probed.held.toFixed(0)} ms; server's own longest event-loop delay ${m.lag.toFixed(0)} ms; ` +
+          `RSS +${m.rss.toFixed(0)} MiB`,
       );
     }
-    if (seconds.length === 2)
-      console.log(`  time, this checkout / baseline: ${(seconds[0] / seconds[1]).toFixed(2)}`);
+    if (seconds.length === 2) {
+      console.log(
+        `  this checkout / baseline: time ${(seconds[0] / seconds[1]).toFixed(2)}, server CPU ${(cpu[0] / cpu[1]).toFixed(2)}`,
+      );
+    }
   }
 } catch (err) {
   console.error(err);

@@ -7,13 +7,25 @@ const PROCESS = fileURLToPath(new URL('./prober-process.ts', import.meta.url));
 export interface Probed {
   /** The slowest /healthz answer, in ms. */
   readonly worst: number;
-  /** The five slowest, slowest first. */
-  readonly slowest: readonly number[];
+  /** The five slowest, slowest first, each with the server's main-thread CPU time while it waited. */
+  readonly slowest: readonly string[];
+  /**
+   * The longest any answer was held by the server itself: for each answer, the lesser of its time
+   * and the CPU time the server's main thread had meanwhile, in ms. A loop held by code runs on a
+   * CPU all along; a server waiting for a CPU on a loaded machine does not (Linux; elsewhere this is
+   * `worst`).
+   */
+  readonly held: number;
   /** How many answers were timed. */
   readonly count: number;
   /** The server's resident set when probing began and at its largest since (0 off Linux). */
   readonly rssBefore: number;
   readonly peakRss: number;
+}
+
+interface Probe {
+  readonly ms: number;
+  readonly cpuMs: number | undefined;
 }
 
 /**
@@ -33,9 +45,21 @@ export async function startProber(
   await reply(child);
   return {
     async stop() {
-      const probed = reply(child);
+      const answer = reply(child);
       child.send('stop');
-      return (await probed) as Probed;
+      const { probes, rssBefore, peakRss } = (await answer) as {
+        probes: Probe[];
+        rssBefore: number;
+        peakRss: number;
+      };
+      return {
+        worst: probes[0]?.ms ?? 0,
+        slowest: probes.slice(0, 5).map((p) => `${p.ms.toFixed(0)} ms (CPU ${p.cpuMs ?? '?'} ms)`),
+        held: Math.max(0, ...probes.map((p) => Math.min(p.ms, p.cpuMs ?? p.ms))),
+        count: probes.length,
+        rssBefore,
+        peakRss,
+      };
     },
   };
 }
