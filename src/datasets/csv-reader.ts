@@ -1,10 +1,11 @@
 import { CsvError, Parser } from 'csv-parse';
 import { InvalidDatasetRequest } from '../errors.js';
+import { Yielder } from '../event-loop.js';
 import type { MemoryBudget } from '../memory.js';
 import type { DType } from './dtypes.js';
 import { GrowingArray } from './growing-array.js';
 import type { FilledArray } from './store.js';
-import { TEXT_LIMITS, Yielder } from './text-limits.js';
+import { TEXT_LIMITS } from './text-limits.js';
 import type { Scalar } from './values.js';
 
 const NON_FINITE: Record<string, number> = {

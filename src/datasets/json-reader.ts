@@ -1,10 +1,11 @@
 import { InvalidDatasetRequest } from '../errors.js';
+import { Yielder } from '../event-loop.js';
 import type { MemoryBudget } from '../memory.js';
 import { type DType, isDType, SUPPORTED_DTYPES_TEXT } from './dtypes.js';
 import { GrowingArray } from './growing-array.js';
 import { JsonDataShape } from './json-shape.js';
 import type { FilledArray } from './store.js';
-import { MAX_NAME_LENGTH, TEXT_LIMITS, Yielder } from './text-limits.js';
+import { MAX_NAME_LENGTH, TEXT_LIMITS } from './text-limits.js';
 import type { Scalar } from './values.js';
 
 /*

@@ -1,5 +1,3 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
-
 /**
  * The stated maxima of text uploads. Each bounds the memory one token can take while it is read,
  * so a hostile body is refused with a 400 naming the limit instead of exhausting the heap or stack.
@@ -17,17 +15,3 @@ export const TEXT_LIMITS = {
 
 /** The most characters of a dataset's name, however it is given. */
 export const MAX_NAME_LENGTH = 256;
-
-/** How long text parsing may hold the event loop before it lets other requests run. */
-const SLICE_MS = 10;
-
-/** Lets the event loop run between slices of parsing, so /healthz answers during a big upload. */
-export class Yielder {
-  #since = performance.now();
-
-  async maybeYield(): Promise<void> {
-    if (performance.now() - this.#since < SLICE_MS) return;
-    await nextTurn();
-    this.#since = performance.now();
-  }
-}

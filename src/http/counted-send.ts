@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
+import { Yielder } from '../event-loop.js';
 import type { Reservation } from '../memory.js';
 
 /** How often a download's progress is looked at. */
@@ -8,7 +9,8 @@ const CHECK_MS = 1000;
 /**
  * Sends a body made of views into shared memory, holding `reservation` until the response has ended
  * (sent, failed or cut off), so memory a download still reads counts in the budget even after the
- * dataset or result behind it was deleted. Chunks are pulled one at a time as the socket drains; a
+ * dataset or result behind it was deleted. Chunks are pulled one at a time as the socket drains, with
+ * a turn of the event loop every few ms of making and writing them so other requests are answered; a
  * reader that takes nothing for `idleSeconds` is cut off, which frees the bytes it held.
  * The caller sets the content type and length; the reply is sent from here.
  */
@@ -26,12 +28,14 @@ export function sendCounted(
   let pushed = 0;
   let taken = 0;
   let watchdog: NodeJS.Timeout | undefined;
+  const yielder = new Yielder();
   const stream = new Readable({
     // One chunk at a time: a chunk is only pulled once the socket has taken the one before.
     highWaterMark: 1,
     async read() {
       lastProgress = Date.now();
       try {
+        await yielder.maybeYield();
         const next = await source.next();
         if (!next.done) pushed += next.value.byteLength;
         this.push(next.done ? null : next.value);

@@ -10,10 +10,13 @@ import type { TopK } from './topk.js';
  */
 
 /**
- * Values per piece: big enough that a piece costs little, small enough to keep memory flat and, as
- * text (which formats a value in a few hundred nanoseconds), to hold the event loop a few ms at most.
+ * Values per text piece: big enough that a piece costs little, small enough to keep memory flat and
+ * to hold the event loop a few ms at most: formatting takes about 0.6 µs a value on a loaded machine.
  */
-const VALUES_PER_PIECE = 16384;
+const VALUES_PER_PIECE = 4096;
+
+/** Bytes per .npy piece: views into the result, so only the socket's pace matters. */
+const NPY_PIECE_BYTES = 8 * 2 ** 20;
 
 function jsonNumber(v: number): string {
   if (Number.isFinite(v)) return String(v);
@@ -120,8 +123,7 @@ export function* resultNpy(result: JobResult, rows: number): Generator<Buffer> {
     return;
   }
   yield formatNpyHeader(result.dtype === 'int64' ? '<i8' : '<f8', [rows]);
-  const piece = VALUES_PER_PIECE * 8 * 64;
-  for (let at = 0; at < rows * 8; at += piece) {
-    yield Buffer.from(result.buffer!, at, Math.min(piece, rows * 8 - at));
+  for (let at = 0; at < rows * 8; at += NPY_PIECE_BYTES) {
+    yield Buffer.from(result.buffer!, at, Math.min(NPY_PIECE_BYTES, rows * 8 - at));
   }
 }

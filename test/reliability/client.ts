@@ -108,19 +108,4 @@ export function sampleResult(
   });
 }
 
-/** The largest resident set size seen while `during` runs, sampled every 50 ms. */
-export async function peakRss(during: Promise<unknown>): Promise<number> {
-  let peak = process.memoryUsage.rss();
-  let running = true;
-  const stop = () => {
-    running = false;
-  };
-  during.then(stop, stop);
-  while (running) {
-    peak = Math.max(peak, process.memoryUsage.rss());
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return Math.max(peak, process.memoryUsage.rss());
-}
-
 export const MiB = 2 ** 20;

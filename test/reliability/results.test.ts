@@ -1,20 +1,29 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { until } from '../helpers/wait.js';
-import { client, MiB, peakRss, sampleResult } from './client.js';
-import { type LiveServer, liveServer, worstHealthz } from './server.js';
+import { killAllNodes, type NodeProcess, startNode } from '../persistence/node-process.js';
+import { client, MiB, sampleResult } from './client.js';
+import { serverLagMs, startProber } from './prober.js';
 
 // Finding 3: a 40M-row JSON or CSV result answered 500 after 9.6 s with RSS +2.8 GB, and a stalled
 // result reader kept a deleted result's bytes alive, uncounted (job-list.test.ts has the list part).
-let server: LiveServer;
+// The server runs in a process of its own and /healthz is timed from another, so neither the client
+// reading the download nor the prober shares the server's event loop.
+let server: NodeProcess & { used(): Promise<number> };
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  server = await liveServer({ memoryLimit: 1024 * MiB, sendIdleTimeoutSeconds: 2 });
+  const node = await startNode({ ROWPOOL_MEMORY_LIMIT: '1GiB', ROWPOOL_SEND_IDLE_TIMEOUT: '2' });
+  server = Object.assign(node, {
+    async used() {
+      const res = await fetch(`${node.url}/v1/datasets`);
+      return ((await res.json()) as { memory: { usedBytes: number } }).memory.usedBytes;
+    },
+  });
   api = client(server.port);
-});
+}, 60_000);
 afterAll(async () => {
-  await server.close();
+  await killAllNodes();
 });
 
 const ROWS = 5_000_000;
@@ -45,30 +54,36 @@ describe('a 5M-row result', () => {
   test.each(['json', 'csv', 'npy'] as const)(
     'downloads fully as %s with the right values, flat memory and a live event loop',
     async (format) => {
-      const rssBefore = process.memoryUsage.rss();
+      await serverLagMs(server.port);
+      const prober = await startProber(server.port, server.child.pid!);
       const started = performance.now();
-      const download = sampleResult(
+      const { status, values, count, bytes } = await sampleResult(
         server.port,
         `/v1/jobs/${jobId}/result?format=${format}`,
         format,
         SAMPLES,
       );
-      const [worst, peak] = await Promise.all([worstHealthz(server.port, download), peakRss(download)]);
-      const { status, values, count, bytes } = await download;
       const seconds = (performance.now() - started) / 1000;
-      const growth = (peak - rssBefore) / MiB;
+      const probed = await prober.stop();
+      const lag = await serverLagMs(server.port);
+      const growth = (probed.peakRss - probed.rssBefore) / MiB;
       console.log(
         `5M-row ${format} result: ${status}, ${(bytes / MiB).toFixed(0)} MiB in ${seconds.toFixed(1)} s; ` +
-          `RSS +${growth.toFixed(0)} MiB at peak; slowest /healthz ${worst.toFixed(0)} ms`,
+          `server RSS +${growth.toFixed(0)} MiB at peak; slowest /healthz ${probed.slowest.join(', ')} ` +
+          `of ${probed.count}; held by the server ${probed.held.toFixed(0)} ms; its own longest event-loop delay ${lag.toFixed(0)} ms`,
       );
       expect(status).toBe(200);
       expect(count).toBe(ROWS);
       expect(Object.fromEntries(values)).toEqual(Object.fromEntries(SAMPLES.map((i) => [i, expected(i)])));
       // The text of the whole result is 40 to 90 MiB and a whole-body string several times that.
       expect(growth).toBeLessThan(160);
-      // Formatting the whole body at once holds the loop for the whole download (seconds even here);
-      // a piece takes a few ms, but the client shares this process and a loaded machine preempts both.
-      expect(worst).toBeLessThan(2500);
+      // Pieces come a few ms at a time with a turn of the loop every 10 ms; without those turns a
+      // reader that keeps up held the loop for the whole download. On a loaded machine the server
+      // may wait for a CPU for over 100 ms, which no code can prevent: /healthz then answers late
+      // though the server's main thread did not run meanwhile, so what is asserted is the longest
+      // any answer was held by a server that was running (see Probed.held). The server's own lag
+      // metric counts the waits for a CPU too, so it is logged, not asserted.
+      expect(probed.held).toBeLessThan(100);
     },
     60_000,
   );
