@@ -75,8 +75,9 @@ export class ClusterNode {
       deps.budget,
       {
         timeoutMs: config.shardTimeoutMs,
-        // Enough pauses of a heartbeat each for a lost owner's entry to expire and its shards to load.
-        attempts: Math.ceil(config.memberTtlMs / config.heartbeatMs) + 5,
+        // Enough pauses of a heartbeat each for a lost owner's entry to expire and its shards to load
+        // elsewhere, or for an owner cut off with its NATS server to reconnect to another.
+        attempts: Math.ceil(config.memberTtlMs / config.heartbeatMs) + 10,
         retryDelayMs: config.heartbeatMs,
       },
       {

@@ -282,6 +282,8 @@ describe.skipIf(skip !== undefined)('three rowpool processes on a three-server N
     let t1 = performance.now();
     smallId = await upload(a, small, 'small');
     const uploadMs = since(t1);
+    // The owners load the new shards through the two servers left before the jobs ask for them.
+    const loadedMs = await settled(all(), big.shards + small.shards);
     t1 = performance.now();
     const sum = await run(b, smallId, { op: 'sum' });
     expect((await result<{ data: number[] }>(b, sum)).data).toEqual(small.sums);
@@ -295,10 +297,9 @@ describe.skipIf(skip !== undefined)('three rowpool processes on a three-server N
       expect(listing.status, listing.text).toBe(200);
       expect(listing.body.datasets.map((d) => d.id).sort()).toEqual([bigId, smallId].sort());
     }
-    const loadedMs = await settled(all(), big.shards + small.shards);
     console.log(
       `the JetStream meta leader ${leader} stopped: the other two led every stream after ${failoverMs} ms; ` +
-        `then 2 MiB uploaded via A in ${uploadMs} ms, three jobs in ${jobsMs} ms, every shard held ${loadedMs} ms later`,
+        `then 2 MiB uploaded via A in ${uploadMs} ms, every shard held ${loadedMs} ms later, three jobs in ${jobsMs} ms`,
     );
   }, 60_000);
 

@@ -4,6 +4,7 @@ import type { Job } from '../../src/jobs/job.js';
 import { Scheduler, SMALL_JOB_BYTES } from '../../src/jobs/scheduler.js';
 import { Gate } from '../fixtures/workers/gate.js';
 import { testApp } from '../helpers/app.js';
+import { until } from '../helpers/wait.js';
 
 /** A job as far as the scheduler looks: its chunks left and whether it is small. */
 function fakeJob(name: string, chunks: number, small = false): Job {
@@ -116,6 +117,11 @@ describe('scheduling over HTTP', () => {
       payload: { op: 'sum' },
     });
     expect(done.json().status).toBe('succeeded');
+    // The small job's last chunk may still be on its way back while the others have ended.
+    await until(
+      () => status(small.id),
+      (s) => s.status === 'succeeded',
+    );
     const [a, b, c] = [await status(first.id), await status(second.id), await status(small.id)];
     expect([a.status, b.status, c.status]).toEqual(['succeeded', 'succeeded', 'succeeded']);
     // First come, first served, and the small job ahead of the queued one.
