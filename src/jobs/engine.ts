@@ -409,7 +409,15 @@ export class JobEngine {
       const r0 = job.bounds[job.nextChunk];
       const r1 = job.bounds[job.nextChunk + 1];
       job.nextChunk++;
-      void this.#runChunk(job, r0, r1);
+      // #runChunk handles what the pool does; anything thrown before it gets there is a server
+      // fault that must end the job, not an unhandled rejection that takes the process down.
+      this.#runChunk(job, r0, r1).catch((err: unknown) => {
+        this.#opts.log.error({ err, jobId: job.id }, 'a chunk of the job could not be sent to the pool');
+        if (!isEnded(job.status)) {
+          job.error = `internal error: ${(err as Error).message}`;
+          this.#end(job, 'failed');
+        }
+      });
     }
   }
 

@@ -25,6 +25,10 @@ test('SIGTERM with a queue of twice the grace: the earliest jobs succeed in orde
   const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let out = '';
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => {
+    err += c;
+  });
   const port = await new Promise<number>((resolve) => {
     child.stdout.on('data', (c: Buffer) => {
       out += c;
@@ -43,7 +47,8 @@ test('SIGTERM with a queue of twice the grace: the earliest jobs succeed in orde
   const started = performance.now();
   for (let i = 0; i < 3; i++) expect((await api.job(id, request)).status).toBe('succeeded');
   const seconds = (performance.now() - started) / 3000;
-  const JOBS = Math.max(10, Math.min(150, Math.round((2 * GRACE) / seconds)));
+  // Three times the grace's work, so a machine that speeds up after the measuring still leaves some.
+  const JOBS = Math.max(10, Math.min(200, Math.round((3 * GRACE) / seconds)));
   const ids: string[] = [];
   for (let i = 0; i < JOBS; i++) ids.push((await api.job(id, request, 0)).id);
   const signalled = Date.now();
@@ -63,7 +68,8 @@ test('SIGTERM with a queue of twice the grace: the earliest jobs succeed in orde
     `SIGTERM with ${JOBS} queued jobs (one took ${seconds.toFixed(2)} s), ` +
       `grace ${GRACE} s: ${done} succeeded, exit ${code} after ${took.toFixed(1)} s`,
   );
-  expect(code).toBe(0);
+  const lastWords = `${out.split('\n').slice(-6).join('\n')}\n${err.slice(-2000)}`;
+  expect(code, lastWords).toBe(0);
   expect(took).toBeLessThan(GRACE + 5);
   // First come, first served: the succeeded jobs are the earliest ones, all of them.
   expect(statuses).toEqual([...Array(done).fill('succeeded'), ...Array(JOBS - done).fill('cancelled')]);
