@@ -5,11 +5,11 @@ import { client } from './client.js';
 
 // Finding 6, the queue: with 100 queued jobs (~20 s of work) and a 10 s grace, SIGTERM finished none,
 // since every job ran a slice at a time in turn. Here the same at a smaller scale: as many jobs as
-// measured ones say make twice the grace's work.
+// measured ones say make three times the grace's work.
 const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
 const GRACE = 4;
 
-test('SIGTERM with a queue of twice the grace: the earliest jobs succeed in order, the rest are cancelled, exit 0', async () => {
+test('SIGTERM with a queue of three times the grace: the earliest jobs succeed in order, the rest are cancelled, exit 0', async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
     env: {
       ...process.env,
@@ -42,7 +42,7 @@ test('SIGTERM with a queue of twice the grace: the earliest jobs succeed in orde
   const data = new Float64Array(rows * cols).map((_, i) => (i % 97) / 97);
   const id = await api.uploadRaw(data, 'float64', [rows, cols]);
   const request = { op: 'expr', params: { expr: 'sum(sin(x)*exp(x))' } };
-  // Jobs measured after a first one has compiled the expression set how many make twice the grace.
+  // Jobs measured after a first one has compiled the expression set how many make three times the grace.
   await api.job(id, request);
   const started = performance.now();
   for (let i = 0; i < 3; i++) expect((await api.job(id, request)).status).toBe('succeeded');
