@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { FastifyBaseLogger } from 'fastify';
 import { DatasetNotFound, InvalidJob, JobNotFound } from '../errors.js';
-import type { JobFilter, JobPage, JobRequest } from '../jobs/engine.js';
+import { type JobFilter, type JobPage, type JobRequest, requestedRows } from '../jobs/engine.js';
 import type { JobRecord, JobResult } from '../jobs/job.js';
 import { isEnded } from '../jobs/status.js';
 import type { MemoryBudget, Reservation } from '../memory.js';
@@ -80,14 +80,7 @@ export class ClusterJobs {
           : `op "${op.name}" reads across rows, which a cluster holds in shards on different nodes; the per-row ops run on a cluster`,
       );
     }
-    const start = request.rows?.start ?? 0;
-    const end = request.rows?.end ?? dataset.rows;
-    if (end > dataset.rows || start > dataset.rows) {
-      throw new InvalidJob(`rows ${start}..${end} fall outside the dataset, which has ${dataset.rows} rows`);
-    }
-    if (start > end) {
-      throw new InvalidJob(`rows.start (${start}) is after rows.end (${end}); the range is end-exclusive`);
-    }
+    const { start, end } = requestedRows(request, dataset.rows);
     const top =
       request.top === undefined
         ? undefined

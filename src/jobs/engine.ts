@@ -50,6 +50,19 @@ export interface EngineOptions {
   readonly opContext?: OpContext;
 }
 
+/** The request's row range over a dataset of `rows` rows, checked; the whole dataset by default. */
+export function requestedRows(request: JobRequest, rows: number): { start: number; end: number } {
+  const start = request.rows?.start ?? 0;
+  const end = request.rows?.end ?? rows;
+  if (end > rows || start > rows) {
+    throw new InvalidJob(`rows ${start}..${end} fall outside the dataset, which has ${rows} rows`);
+  }
+  if (start > end) {
+    throw new InvalidJob(`rows.start (${start}) is after rows.end (${end}); the range is end-exclusive`);
+  }
+  return { start, end };
+}
+
 /** Bytes a job reads: its rows, or what its op says each row costs (stopping once past a small job). */
 function bytesRead(
   start: number,
@@ -154,14 +167,7 @@ export class JobEngine {
       string,
       unknown
     >;
-    const start = request.rows?.start ?? 0;
-    const end = request.rows?.end ?? dataset.rows;
-    if (end > dataset.rows || start > dataset.rows) {
-      throw new InvalidJob(`rows ${start}..${end} fall outside the dataset, which has ${dataset.rows} rows`);
-    }
-    if (start > end) {
-      throw new InvalidJob(`rows.start (${start}) is after rows.end (${end}); the range is end-exclusive`);
-    }
+    const { start, end } = requestedRows(request, dataset.rows);
     const rowsTotal = end - start;
     const vector = params.vector as number[] | undefined;
     const vectors = params.vectors as number[][] | undefined;

@@ -4,12 +4,11 @@ import { type ObjectStore, Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildApp } from '../../src/app.js';
 import { planShards } from '../../src/cluster/shards.js';
-import { testConfig } from '../helpers/app.js';
 import { sampleBytes } from '../helpers/arrays.js';
 import { npyFile } from '../helpers/npy.js';
 import { until } from '../helpers/wait.js';
+import { startInProcessNode } from './in-process-node.js';
 import { type NatsServer, natsSkipReason, startNatsServer } from './nats-server.js';
 
 const skip = natsSkipReason();
@@ -48,27 +47,13 @@ describe.skipIf(skip !== undefined)('any node answers for any job', () => {
   );
 
   const node = async (id: string) => {
-    const app = await buildApp(
-      testConfig({
-        memoryLimit: 64 * 2 ** 20,
-        threads: 1,
-        maxRunningJobs: 2,
-        cluster: {
-          natsUrl: nats.url,
-          nodeId: id,
-          advertiseUrl: `http://${id}`,
-          replicas: 1,
-          streamReplicas: 1,
-          shardBytes: SHARD_BYTES,
-          heartbeatMs: 200,
-          memberTtlMs: 1000,
-          shardTimeoutMs: 3000,
-        },
-      }),
-      { logger: false },
-    );
+    const app = await startInProcessNode({
+      natsUrl: nats.url,
+      id,
+      memoryLimit: 64 * 2 ** 20,
+      shardBytes: SHARD_BYTES,
+    });
     nodes.push(app);
-    await app.rowpool.start();
     return app;
   };
 

@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildApp } from '../../src/app.js';
-import { testConfig } from '../helpers/app.js';
 import { sampleBytes } from '../helpers/arrays.js';
 import { npyFile } from '../helpers/npy.js';
+import { startInProcessNode } from './in-process-node.js';
 import { type NatsServer, natsSkipReason, startNatsServer } from './nats-server.js';
 
 const skip = natsSkipReason();
@@ -22,27 +21,8 @@ describe.skipIf(skip !== undefined)('three rowpool nodes on one NATS server', ()
   );
 
   const node = async (id: string, memoryLimit: number) => {
-    const app = await buildApp(
-      testConfig({
-        memoryLimit,
-        threads: 1,
-        maxRunningJobs: 2,
-        cluster: {
-          natsUrl: nats.url,
-          nodeId: id,
-          advertiseUrl: `http://${id}`,
-          replicas: 1,
-          streamReplicas: 1,
-          shardBytes: MiB,
-          heartbeatMs: 200,
-          memberTtlMs: 1000,
-          shardTimeoutMs: 3000,
-        },
-      }),
-      { logger: false },
-    );
+    const app = await startInProcessNode({ natsUrl: nats.url, id, memoryLimit, shardBytes: MiB });
     nodes.push(app);
-    await app.rowpool.start();
     return app;
   };
   const held = () => nodes.reduce((n, app) => n + (app.rowpool.cluster?.holdings.held().length ?? 0), 0);
