@@ -1,6 +1,6 @@
 import type { Node } from './ast.js';
 import type { Emitter } from './emitter.js';
-import type { ArrayValue, Kind, Scalar, Value } from './values.js';
+import type { ArrayValue, Kind, RowForm, Scalar, Value } from './values.js';
 
 /**
  * What a function call needs from the tree walk that meets it: the generator implements it, and
@@ -12,6 +12,8 @@ export interface CallContext {
   gen(node: Node): Value;
   /** A scalar computed into a fresh name now, so loops that use it read one local. */
   temp(kind: Kind, js: string, known?: number): Scalar;
+  /** The name of the SIMD kernels' pairwise sum of a whole-row form, or undefined to emit the loop. */
+  simdSum(form: RowForm | undefined): string | undefined;
   /** A scalar as a one-element array, as NumPy reduces a 0-d value. */
   toArray(value: Value): ArrayValue;
   expectScalar(value: Value, column: number, what: string): Scalar;

@@ -17,6 +17,8 @@ export interface CompiledExpr {
   readonly usesVector: boolean;
   /** True when the expression reads the row itself (`x`); `data[::i+1].mean()` does not. */
   readonly usesRow: boolean;
+  /** True when some of its sums call the SIMD kernels (`ExprShape.simd`), which `env.sk` must hold. */
+  readonly usesSimd: boolean;
 }
 
 const RUNTIME_NAMES = Object.keys(RUNTIME);
@@ -56,6 +58,7 @@ export function compileExpr(text: string, shape: ExprShape): CompiledExpr {
     'return function kernel(src, off, count, n, firstRow, env, out, slot) {',
     'const rows = env.rows;',
     ...(g.usesData ? dataLines(shape) : []),
+    ...(g.usesSimd ? ['const SK = env.sk;'] : []),
     'const V = env.v;',
     'const VL = V.length;',
     ...shape.argNames.map((_, j) => `const a${j} = env.args[${j}];`),
@@ -67,6 +70,6 @@ export function compileExpr(text: string, shape: ExprShape): CompiledExpr {
     '}',
     '};',
   ];
-  const usesRow = body.some((line) => /\bsrc\b/.test(line)) || /\bsrc\b/.test(result.js);
-  return { source: lines.join('\n'), usesData: g.usesData, usesVector, usesRow };
+  const usesRow = g.usesSimd || body.some((line) => /\bsrc\b/.test(line)) || /\bsrc\b/.test(result.js);
+  return { source: lines.join('\n'), usesData: g.usesData, usesVector, usesRow, usesSimd: g.usesSimd };
 }

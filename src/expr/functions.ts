@@ -28,6 +28,7 @@ import {
   type Scalar,
   scalar,
   type Value,
+  withRow,
 } from './values.js';
 
 export interface Argument {
@@ -144,8 +145,13 @@ function scratchArray(
   };
 }
 
+/** NumPy's pairwise sum of the array: in place by the SIMD kernels where it is a whole-row form. */
+function pairwiseSum(g: CallContext, a: ArrayValue): string {
+  return g.simdSum(a.row) ?? emitPairwiseSum(g.em, a.length, numberElem(a));
+}
+
 function mean(g: CallContext, a: ArrayValue): Scalar {
-  const sum = emitPairwiseSum(g.em, a.length, numberElem(a));
+  const sum = pairwiseSum(g, a);
   // NumPy's add.reduce starts from 0, so the sum of -0.0 values is +0.0.
   return g.temp('float', `(0 + ${sum}) / ${a.length}`);
 }
@@ -153,7 +159,9 @@ function mean(g: CallContext, a: ArrayValue): Scalar {
 function variance(g: CallContext, a: ArrayValue, ddof: Argument | undefined): Scalar {
   const m = mean(g, a).js;
   const elem = numberElem(a);
-  const squares = emitPairwiseSum(g.em, a.length, (k) => `square(${elem(k)} - ${m})`);
+  const squares =
+    (a.row?.of === 'x' ? g.simdSum({ of: 'squaredDeviation', from: m }) : undefined) ??
+    emitPairwiseSum(g.em, a.length, (k) => `square(${elem(k)} - ${m})`);
   const d =
     ddof === undefined ? '0' : asNumber(ddof.value.kind, g.expectScalar(ddof.value, ddof.column, 'ddof').js);
   return g.temp('float', `${squares} / Math.max(${a.length} - ${d}, 0)`);
@@ -162,10 +170,19 @@ function variance(g: CallContext, a: ArrayValue, ddof: Argument | undefined): Sc
 function norm(g: CallContext, a: ArrayValue, ord: Argument | undefined): Scalar {
   const order = ord === undefined ? 2 : ord.value.shape === 'scalar' ? ord.value.known : undefined;
   const elem = numberElem(a);
-  if (order === 2)
-    return g.temp('float', `Math.sqrt(${emitPairwiseSum(g.em, a.length, (k) => `square(${elem(k)})`)})`);
-  if (order === 1)
-    return g.temp('float', `(0 + ${emitPairwiseSum(g.em, a.length, (k) => `Math.abs(${elem(k)})`)})`);
+  const whole = a.row?.of === 'x';
+  if (order === 2) {
+    const squares =
+      (whole ? g.simdSum({ of: 'square' }) : undefined) ??
+      emitPairwiseSum(g.em, a.length, (k) => `square(${elem(k)})`);
+    return g.temp('float', `Math.sqrt(${squares})`);
+  }
+  if (order === 1) {
+    const sum =
+      (whole ? g.simdSum({ of: 'abs' }) : undefined) ??
+      emitPairwiseSum(g.em, a.length, (k) => `Math.abs(${elem(k)})`);
+    return g.temp('float', `(0 + ${sum})`);
+  }
   if (order === Number.POSITIVE_INFINITY) return scalar('float', emitMaxAbs(g.em, a));
   throw new ExprError('norm takes ord=1, ord=2 or ord=inf', ord!.column);
 }
@@ -200,7 +217,7 @@ function reduce(
   const em = g.em;
   switch (name) {
     case 'sum': {
-      const s = emitPairwiseSum(em, a.length, numberElem(a));
+      const s = pairwiseSum(g, a);
       return g.temp(a.kind === 'float' ? 'float' : 'int', `(0 + ${s})`);
     }
     case 'mean':
@@ -258,7 +275,11 @@ export function callFunction(
     // NumPy keeps abs of a boolean boolean; every other function computes on 0 and 1.
     if (name === 'abs' && value.kind === 'bool') return value;
     const kind: Kind = name === 'abs' || name === 'sign' ? (value.kind === 'int' ? 'int' : 'float') : 'float';
-    return g.numeric(column, kind, [value], ([a]) => unary(a));
+    const row = name === 'abs' && value.shape === 'array' && value.row?.of === 'x' ? 'abs' : undefined;
+    return withRow(
+      g.numeric(column, kind, [value], ([a]) => unary(a)),
+      row === undefined ? undefined : { of: row },
+    );
   }
   const predicate = own(PREDICATES, name);
   if (predicate !== undefined) return g.numeric(column, 'bool', [value], ([a]) => predicate(a));

@@ -8,6 +8,7 @@
  * those three must agree; function calls are in functions.ts, the emitted loops in loops.ts.
  */
 import type { DType } from '../datasets/dtypes.js';
+import type { SimdKernels } from '../jobs/kernels/simd.js';
 import type { BinaryOp, CompareOp, Node } from './ast.js';
 import type { CallContext } from './call-context.js';
 import { describeMethods, describeNames, FUNCTIONS, METHODS, own } from './catalog.js';
@@ -23,9 +24,11 @@ import {
   formatNumber,
   isSimple,
   type Kind,
+  type RowForm,
   type Scalar,
   scalar,
   type Value,
+  withRow,
 } from './values.js';
 
 export interface ExprShape {
@@ -44,7 +47,21 @@ export interface ExprShape {
    * through DR, which finds an element's segment (see compile.ts). Undefined for one segment.
    */
   readonly segmentElements?: number;
+  /**
+   * Compile for rows read in place from a WebAssembly memory (float64 or float32, `src` a view of the
+   * whole memory from byte 0): whole-row sums of the RowForms call simd.wat's kernels (`env.sk`)
+   * instead of a JS loop, with the same bits.
+   */
+  readonly simd?: boolean;
 }
+
+const SIMD_SUMS: Readonly<Record<RowForm['of'], keyof SimdKernels | undefined>> = {
+  x: 'sum',
+  square: 'sumSquares',
+  abs: 'sumAbs',
+  deviation: undefined,
+  squaredDeviation: 'sumSquaredDeviations',
+};
 
 /** Element `j` of the stored dataset as float64, per dtype; the views are those of convert.ts. */
 export const DATA_READ: Readonly<Record<DType, (j: string) => string>> = {
@@ -78,6 +95,24 @@ const COMPARE_JS: Readonly<Record<CompareOp, string>> = {
   '!=': '!==',
 };
 
+/** `x * x` is x², `(x - s) * (x - s)` is (x - s)²; the element expressions are the same (d * d). */
+function squaredRow(row: RowForm | undefined): RowForm | undefined {
+  if (row?.of === 'x') return { of: 'square' };
+  if (row?.of === 'deviation') return { of: 'squaredDeviation', from: row.from };
+  return undefined;
+}
+
+function arithmeticRow(op: '+' | '-' | '*', left: Value, right: Value): RowForm | undefined {
+  const a = left.shape === 'array' ? left.row : undefined;
+  if (op === '-' && a?.of === 'x' && right.shape === 'scalar' && right.kind !== 'bool') {
+    return { of: 'deviation', from: right.js };
+  }
+  const b = right.shape === 'array' ? right.row : undefined;
+  if (op !== '*' || a === undefined || b === undefined || a.of !== b.of) return undefined;
+  if (a.of === 'x') return squaredRow(a);
+  return a.of === 'deviation' && b.of === 'deviation' && a.from === b.from ? squaredRow(a) : undefined;
+}
+
 function joinKinds(a: Kind, b: Kind): Kind {
   if (a === b) return a;
   return a === 'float' || b === 'float' ? 'float' : 'int';
@@ -86,6 +121,8 @@ function joinKinds(a: Kind, b: Kind): Kind {
 export class Generator implements CallContext {
   readonly em = new Emitter();
   usesData = false;
+  /** Set once a sum is left to the SIMD kernels, so the kernel reads `env.sk`. */
+  usesSimd = false;
   private readonly args = new Map<string, string>();
 
   constructor(readonly shape: ExprShape) {
@@ -120,6 +157,18 @@ export class Generator implements CallContext {
     const name = this.em.fresh('t');
     this.em.emit(`const ${name} = ${js};`);
     return scalar(kind, name, known);
+  }
+
+  /** The pairwise sum of a whole-row form by the SIMD kernels, or undefined where the loop must be JS. */
+  simdSum(form: RowForm | undefined): string | undefined {
+    const itemsize = this.shape.dtype === 'float64' ? 8 : this.shape.dtype === 'float32' ? 4 : 0;
+    const kernel = form === undefined ? undefined : SIMD_SUMS[form.of];
+    if (this.shape.simd !== true || itemsize === 0 || kernel === undefined) return undefined;
+    this.usesSimd = true;
+    const sum = this.em.fresh('t');
+    const extra = form!.of === 'squaredDeviation' ? `, ${form!.from}` : '';
+    this.em.emit(`const ${sum} = SK.${kernel}(o * ${itemsize}, n${extra});`);
+    return sum;
   }
 
   /** A scalar as a one-element array, as NumPy reduces a 0-d value. */
@@ -304,6 +353,7 @@ export class Generator implements CallContext {
           knownLength: shape.rowLength,
           at: (k) => `src[o + ${k}]`,
           contiguous: { array: 'src', base: 'o' },
+          row: { of: 'x' },
         };
       case 'i':
         return scalar('int', 'i');
@@ -405,9 +455,12 @@ export class Generator implements CallContext {
       case '+':
       case '-':
       case '*':
-        return this.withKnown(
-          this.numeric(column, intKind, [left, right], ([a, b]) => `(${a} ${op} ${b})`),
-          known,
+        return withRow(
+          this.withKnown(
+            this.numeric(column, intKind, [left, right], ([a, b]) => `(${a} ${op} ${b})`),
+            known,
+          ),
+          arithmeticRow(op, left, right),
         );
       case '/':
         return this.numeric(column, 'float', [left, right], ([a, b]) => `(${a} / ${b})`);
@@ -433,7 +486,10 @@ export class Generator implements CallContext {
         ? 'int'
         : 'float';
     if (exponent === 2) {
-      return this.numeric(column, kind, [left], ([a]) => (isSimple(a) ? `(${a} * ${a})` : `square(${a})`));
+      return withRow(
+        this.numeric(column, kind, [left], ([a]) => (isSimple(a) ? `(${a} * ${a})` : `square(${a})`)),
+        squaredRow(left.shape === 'array' ? left.row : undefined),
+      );
     }
     return this.numeric(column, kind, [left, right], ([a, b]) => `power(${a}, ${b})`);
   }

@@ -3,6 +3,7 @@
  * `new Function`, never expression text; kernels are cached per thread by source, in a bounded LRU.
  */
 import type { RawView } from '../jobs/kernels/convert.js';
+import type { SimdKernels } from '../jobs/kernels/simd.js';
 import { RUNTIME, type Runtime } from './runtime.js';
 
 /**
@@ -27,6 +28,8 @@ export interface ExprEnv {
   readonly args: Float64Array;
   /** The dataset's number of rows. */
   readonly rows: number;
+  /** The SIMD kernels over the memory `src` views, for a kernel compiled with `ExprShape.simd`. */
+  readonly sk?: SimdKernels;
 }
 
 /**

@@ -34,7 +34,17 @@ export interface ArrayValue {
   at(k: string): string;
   /** Set when element k is `array[base + k]` of a Float64Array, which order statistics read in place. */
   readonly contiguous: Contiguous | undefined;
+  /** Set when the array is one of the whole-row forms a SIMD kernel sums in place (RowForm). */
+  readonly row?: RowForm;
 }
+
+/**
+ * An array that is the whole row `x`, `x**2`, `abs(x)`, `x - s` or `(x - s)**2` for a scalar `s`
+ * (its JS in `from`): the forms whose pairwise sums simd.wat computes with the JS loop's bits.
+ */
+export type RowForm =
+  | { readonly of: 'x' | 'square' | 'abs' }
+  | { readonly of: 'deviation' | 'squaredDeviation'; readonly from: string };
 
 export type Value = Scalar | ArrayValue;
 
@@ -46,6 +56,11 @@ export function formatNumber(value: number): string {
   if (Object.is(value, -0)) return '(-0)';
   const text = String(value);
   return value < 0 ? `(${text})` : text;
+}
+
+/** The value with its RowForm, when it is an array and has one. */
+export function withRow(value: Value, row: RowForm | undefined): Value {
+  return value.shape === 'array' && row !== undefined ? { ...value, row } : value;
 }
 
 export function scalar(kind: Kind, js: string, known?: number): Scalar {

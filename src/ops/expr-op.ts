@@ -22,6 +22,7 @@ import {
   simdSum,
   simdVar,
 } from '../jobs/kernels/rows-simd.js';
+import type { SimdKernels } from '../jobs/kernels/simd.js';
 import type { DatasetShape, RowOp, WholeDataset } from './op.js';
 
 const ExprParamsSchema = Type.Object(
@@ -56,6 +57,11 @@ interface ExprTask {
   readonly args: Float64Array;
   /** The built-in reduction the expression is, if it is exactly one (see BUILTIN_REDUCTIONS). */
   readonly builtin: BuiltinName | undefined;
+  /**
+   * The source compiled for rows in a WebAssembly memory, when some of its sums then run on the SIMD
+   * kernels (ExprShape.simd); the JS source stays for rows elsewhere and rows too short for SIMD.
+   */
+  readonly simdSource: string | undefined;
   /** What the built-in kernels read: the expression's reductions use NumPy's defaults. */
   readonly ddof: 0;
   readonly ord: 2;
@@ -92,8 +98,9 @@ function builtinOf(text: string): BuiltinName | undefined {
   return (match?.[1] ?? match?.[2]) as BuiltinName | undefined;
 }
 
-function compile(params: Params, dataset: DatasetShape): CompiledExpr {
+function compile(params: Params, dataset: DatasetShape, simd = false): CompiledExpr {
   return compileExpr(params.expr, {
+    simd,
     rowLength: dataset.rowLength,
     rows: dataset.shardOf?.rows ?? dataset.rows,
     dtype: dataset.dtype,
@@ -113,6 +120,40 @@ function shared(values: readonly number[]): Float64Array {
 }
 
 const NO_VECTOR = new Float64Array(0);
+
+/** The in-place view and env of the last SIMD block's kernels and task, so a block costs no allocation. */
+let lastInPlace:
+  | {
+      readonly task: ExprTask;
+      readonly kernels: SimdKernels;
+      readonly src: Float64Array | Float32Array;
+      readonly env: ExprEnv;
+    }
+  | undefined;
+
+/** Rows read in place: `src` views the whole memory, so a row's element offset is its byte offset / itemsize. */
+const exprInPlace: SimdBlockKernel<ExprTask> = (k, p, rows, n, stride, task, _v, out, firstRow) => {
+  const itemsize = stride / n;
+  if (lastInPlace?.task !== task || lastInPlace.kernels !== k) {
+    const buffer = k.memory.buffer;
+    lastInPlace = {
+      task,
+      kernels: k,
+      src: itemsize === 4 ? new Float32Array(buffer) : new Float64Array(buffer),
+      env: { data: undefined, v: task.v, args: task.args, rows: task.datasetRows, sk: k },
+    };
+  }
+  exprKernel(task.simdSource!, itemsize === 4 ? 'float32' : 'float64')(
+    lastInPlace.src,
+    p / itemsize,
+    rows,
+    n,
+    firstRow + task.rowOffset,
+    lastInPlace.env,
+    out,
+    0,
+  );
+};
 
 /** The env of the last task's params, so a block costs no allocation. */
 let last: { readonly task: ExprTask; readonly whole: WholeDataset; readonly env: ExprEnv } | undefined;
@@ -153,6 +194,14 @@ export const exprOp: RowOp<Params, ExprTask> = {
   },
   prepare(params, dataset) {
     const compiled = compile(params, dataset);
+    const builtin = dataset.rowLength > 0 ? builtinOf(params.expr) : undefined;
+    const inPlace =
+      builtin === undefined &&
+      !compiled.usesData &&
+      (dataset.dtype === 'float64' || dataset.dtype === 'float32') &&
+      dataset.rowLength >= MIN_SIMD_ROW_LENGTH
+        ? compile(params, dataset, true)
+        : undefined;
     return {
       source: compiled.source,
       usesData: compiled.usesData,
@@ -161,7 +210,8 @@ export const exprOp: RowOp<Params, ExprTask> = {
       datasetRows: dataset.shardOf?.rows ?? dataset.rows,
       v: params.vector === undefined ? NO_VECTOR : shared(params.vector),
       args: Float64Array.from(Object.values(params.args ?? {})),
-      builtin: dataset.rowLength > 0 ? builtinOf(params.expr) : undefined,
+      builtin,
+      simdSource: inPlace?.usesSimd === true ? inPlace.source : undefined,
       ddof: 0,
       ord: 2,
     };
@@ -177,7 +227,13 @@ export const exprOp: RowOp<Params, ExprTask> = {
   readsFloat32: (task) => task.builtin === undefined,
   readsWholeDataset: (task) => task.usesData,
   simd: (task, n) =>
-    task.builtin !== undefined && n >= MIN_SIMD_ROW_LENGTH ? BUILTIN_SIMD[task.builtin] : undefined,
+    n < MIN_SIMD_ROW_LENGTH
+      ? undefined
+      : task.builtin !== undefined
+        ? BUILTIN_SIMD[task.builtin]
+        : task.simdSource !== undefined
+          ? exprInPlace
+          : undefined,
   js(src, off, rows, n, task, out, slot, firstRow, whole) {
     if (task.builtin !== undefined) BUILTIN_REDUCTIONS[task.builtin](src, off, rows, n, task, out, slot);
     else

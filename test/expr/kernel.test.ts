@@ -178,7 +178,8 @@ const KEYWORDS = new Set(
     'src off count n firstRow env out slot rows r o i D DL V VL ST data raw length v args rt ' +
     'Math sqrt exp expm1 log log1p log2 log10 sin cos tan asin acos atan atan2 sinh cosh tanh floor ceil ' +
     'abs min max hypot Number isNaN isFinite NaN Infinity fail floorDiv remainder power roundHalfEven sign ' +
-    'square isInf sliceBound sliceLength broadcast pairwisePlan grow sortPrefix median quantile F16'
+    'square isInf sliceBound sliceLength broadcast pairwisePlan grow sortPrefix median quantile F16 ' +
+    'SK sk sum sumSquares sumAbs sumSquaredDeviations'
   ).split(' '),
 );
 const GENERATED = /^(?:[tkmpzycerwa]\d+|[SW]\d+)$/;
@@ -215,17 +216,19 @@ describe('generated source', () => {
         argNames,
       };
       for (const text of manifest.expressions) {
-        let source: string;
-        try {
-          source = compileExpr(text, shape).source;
-        } catch {
-          continue;
+        for (const simd of [false, true]) {
+          let source: string;
+          try {
+            source = compileExpr(text, { ...shape, simd }).source;
+          } catch {
+            continue;
+          }
+          expect(foreignTokens(source), text).toEqual([]);
+          checked++;
         }
-        expect(foreignTokens(source), text).toEqual([]);
-        checked++;
       }
     }
-    expect(checked).toBeGreaterThan(1000);
+    expect(checked).toBeGreaterThan(2000);
   });
 
   it('never carries an identifier from the text', () => {

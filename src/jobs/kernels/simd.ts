@@ -33,6 +33,8 @@ export interface SimdKernels {
    * `out + 8 * (row * nq + query)`.
    */
   dotMany(p: number, rows: number, n: number, q: number, nq: number, out: number): void;
+  /** The memory the kernels read. */
+  readonly memory: WebAssembly.Memory;
 }
 
 /** The export suffix of each dtype's kernels in simd.wat (`sum_f32`, `dot_i8`, …). */
@@ -76,7 +78,7 @@ function instantiate(memory: WebAssembly.Memory): Record<string, unknown> {
 export function simdKernelsFor(memory: WebAssembly.Memory, dtype: DType): SimdKernels {
   const exports = instantiate(memory);
   const suffix = SIMD_SUFFIX[dtype];
-  const kernels: Partial<Record<keyof SimdKernels, unknown>> = {};
+  const kernels: Partial<Record<keyof SimdKernels, unknown>> = { memory };
   for (const name of KERNEL_NAMES) kernels[name] = exports[`${name}_${suffix}`];
   return kernels as SimdKernels;
 }
