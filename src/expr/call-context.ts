@@ -2,6 +2,17 @@ import type { Node } from './ast.js';
 import type { Emitter } from './emitter.js';
 import type { ArrayValue, Kind, RowForm, Scalar, Value } from './values.js';
 
+export interface Argument {
+  readonly value: Value;
+  readonly column: number;
+}
+
+export interface KeywordArgument {
+  readonly name: string;
+  readonly node: Node;
+  readonly column: number;
+}
+
 /**
  * What a function call needs from the tree walk that meets it: the generator implements it, and
  * functions.ts reads only this, so the two do not import each other.
