@@ -1,9 +1,9 @@
 /**
- * Splits a job's rows into pool tasks. A task costs about 0.1 ms of both threads' time whatever its
- * size (the message each way, waking the worker, the bookkeeping on both sides), so a job gets one
- * task per TASK_ELEMENTS it reads, at least one per thread to use them all, and at most
+ * Splits a job's rows into the chunks its tasks claim (task.ts). A chunk costs its claim and a few
+ * microseconds of setup in the worker, and a top job merges k candidates a chunk, so a job gets one
+ * chunk per TASK_ELEMENTS it reads, at least one per thread to use them all, and at most
  * TASKS_PER_THREAD per thread, which evens out the tail when the threads run at unequal speeds.
- * Every task reads at least MIN_TASK_ELEMENTS, unless a row alone reads more. No task
+ * Every chunk reads at least MIN_TASK_ELEMENTS, unless a row alone reads more. No chunk
  * crosses a segment boundary of the dataset, so each reads one memory with the SIMD kernels.
  */
 const TASKS_PER_THREAD = 16;

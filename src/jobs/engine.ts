@@ -24,7 +24,7 @@ import type { RowPool } from './pool.js';
 import { JobRetention } from './retention.js';
 import { Scheduler, SMALL_JOB_BYTES } from './scheduler.js';
 import { type EndStatus, isEnded, type JobStatus } from './status.js';
-import { CANCEL, type ChunkTask, CONTROL_BYTES, chunkTask, ROWS_DONE } from './task.js';
+import { CANCEL, type ChunkTask, CONTROL_BYTES, chunkPlan, chunkTask, ROWS_DONE, YIELD } from './task.js';
 import { topK } from './topk.js';
 import { VectorSlotAreas } from './vector-slots.js';
 
@@ -120,9 +120,11 @@ export interface JobFilter {
 }
 
 /**
- * Runs jobs on the pool. The engine keeps its own queue of chunks and hands the pool only about two
- * tasks per thread, in the order the scheduler picks (scheduler.ts): cancelling drops a job's queued
- * chunks at once, and jobs finish in the order they came.
+ * Runs jobs on the pool. A job's tasks, at most one per thread, claim its chunks one at a time, so a
+ * thread that falls behind simply claims fewer and a job costs a message per thread, not per chunk.
+ * The engine hands the pool about one large job's task per thread, in the order the scheduler picks
+ * (scheduler.ts), plus the small lane's: cancelling stops a job's tasks at their next block, and jobs
+ * finish in the order they came.
  */
 export class JobEngine {
   readonly #jobs = new Map<string, Job>();
@@ -134,6 +136,8 @@ export class JobEngine {
   readonly #retention: JobRetention;
   readonly #endListeners: Array<(job: JobRecord) => void> = [];
   #inFlight = 0;
+  /** The tasks' YIELD cell (task.ts), kept equal to the scheduler's `pressed`. */
+  readonly #pressure = new Int32Array(new SharedArrayBuffer(4));
   #vectorTags = 0;
   #seq = 0;
   #accepting = true;
@@ -141,7 +145,7 @@ export class JobEngine {
   constructor(opts: EngineOptions) {
     this.#opts = opts;
     const { threads } = opts.pool;
-    this.#maxInFlight = threads * 2;
+    this.#maxInFlight = threads;
     this.#scheduler = new Scheduler(opts.maxRunningJobs ?? threads, threads);
     this.#vectorSlots = new VectorSlotAreas(opts.store, opts.budget, threads);
     this.#norms = new RowNormCache(opts.store, opts.budget);
@@ -235,7 +239,10 @@ export class JobEngine {
       topReservation: undefined,
       topResult: undefined,
       bounds,
-      nextChunk: 0,
+      plan: chunkPlan(
+        bounds,
+        bounds.slice(0, -1).map((r0) => (chunkTop === undefined ? r0 - start : chunkTop.slotOf(r0))),
+      ),
       inFlight: 0,
       waiters: [],
       rowsDone() {
@@ -411,32 +418,32 @@ export class JobEngine {
   #pump(): void {
     for (;;) {
       const job = this.#scheduler.next(this.#inFlight < this.#maxInFlight);
-      if (job === undefined) return;
-      const r0 = job.bounds[job.nextChunk];
-      const r1 = job.bounds[job.nextChunk + 1];
-      job.nextChunk++;
-      // #runChunk handles what the pool does; anything thrown before it gets there is a server
+      if (job === undefined) break;
+      // #runTask handles what the pool does; anything thrown before it gets there is a server
       // fault that must end the job, not an unhandled rejection that takes the process down.
-      this.#runChunk(job, r0, r1).catch((err: unknown) => {
-        this.#opts.log.error({ err, jobId: job.id }, 'a chunk of the job could not be sent to the pool');
+      this.#runTask(job).catch((err: unknown) => {
+        this.#opts.log.error({ err, jobId: job.id }, 'a task of the job could not be sent to the pool');
         if (!isEnded(job.status)) {
           job.error = `internal error: ${(err as Error).message}`;
           this.#end(job, 'failed');
         }
       });
     }
+    Atomics.store(this.#pressure, YIELD, this.#scheduler.pressed ? 1 : 0);
   }
 
-  async #runChunk(job: Job, r0: number, r1: number): Promise<void> {
+  async #runTask(job: Job): Promise<void> {
     const dataset = job.dataset!;
     const vectorSlots =
       job.vectorTag === 0 || job.op.vector !== 'row' ? null : this.#vectorSlotsOf(dataset, job.vectorTag);
     const params =
       job.norms === undefined ? job.taskParams : { ...(job.taskParams as object), norms: job.norms };
-    const task = chunkTask(job.op.name, params, dataset, r0, r1, {
+    const task = chunkTask(job.op.name, params, dataset, {
+      plan: job.plan,
+      chunks: job.bounds.length - 1,
       result: job.result!.buffer,
-      resultIndex: job.chunkTop === undefined ? r0 - job.rows.start : job.chunkTop.slotOf(r0),
       control: job.control.buffer as SharedArrayBuffer,
+      pressure: this.#pressure.buffer as SharedArrayBuffer,
       vectorSlots,
       top: job.chunkTop === undefined ? null : job.top,
     });

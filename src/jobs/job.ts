@@ -4,6 +4,7 @@ import type { OpDefinition } from '../ops/op.js';
 import type { ChunkTop } from './chunk-top.js';
 import type { RowNorms } from './kernels/rows.js';
 import type { JobStatus } from './status.js';
+import { NEXT_CHUNK } from './task.js';
 import type { TopK } from './topk.js';
 
 /** What the routes may read of a job: a read-only view, never the engine's working state. */
@@ -77,13 +78,29 @@ export interface Job extends JobRecord {
   batchResult: TopK[] | undefined;
   /** Row boundaries of the job's chunks (chunks.ts). */
   readonly bounds: readonly number[];
-  nextChunk: number;
+  /** The bounds and each chunk's result slot, as the tasks read them (task.ts's chunkPlan). */
+  readonly plan: SharedArrayBuffer;
+  /** Tasks sent and not yet back. */
   inFlight: number;
   readonly waiters: Array<() => void>;
 }
 
+/** Chunks no task has claimed yet. */
+export function chunksLeft(job: Job): number {
+  const chunks = job.bounds.length - 1;
+  return chunks - Math.min(chunks, Atomics.load(job.control, NEXT_CHUNK));
+}
+
 export function hasChunksLeft(job: Job): boolean {
-  return job.nextChunk < job.bounds.length - 1;
+  return chunksLeft(job) > 0;
+}
+
+/**
+ * Whether another task would help the job: each task runs chunks until none is left, so a job
+ * needs at most one per thread, and no more than it has chunks left.
+ */
+export function wantsTask(job: Job, threads: number): boolean {
+  return job.inFlight < Math.min(threads, chunksLeft(job));
 }
 
 /** Bytes of the memory limit the job holds. */

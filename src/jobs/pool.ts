@@ -2,7 +2,14 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Reclaimer } from '../reclaim.js';
 import { workerBeside, workerExecArgv } from '../worker-file.js';
-import { type ChunkOutcome, type ChunkTask, chunkTask, type WorkerData } from './task.js';
+import {
+  type ChunkOutcome,
+  type ChunkTask,
+  CONTROL_BYTES,
+  chunkPlan,
+  chunkTask,
+  type WorkerData,
+} from './task.js';
 
 export const DEFAULT_WORKER = workerBeside('worker', import.meta.url);
 
@@ -88,24 +95,26 @@ export function createPool(
       const tiny = new SharedArrayBuffer(8);
       // A float64 dataset in a WebAssembly memory, rows long enough for SIMD: each worker compiles now.
       const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-      const empty = chunkTask(
-        'sum',
-        {},
-        {
-          id: '',
-          dtype: 'float64',
-          segments: [
-            { buffer: memory.buffer as unknown as SharedArrayBuffer, memory, firstRow: 0, rows: 0, bytes: 0 },
-          ],
-          segmentRows: 1,
-          rows: 0,
-          rowLength: 128,
-        },
-        0,
-        0,
-        { result: tiny, resultIndex: 0, control: tiny },
-      );
-      await Promise.all(Array.from({ length: threads }, () => piscina.run(empty)));
+      const dataset = {
+        id: '',
+        dtype: 'float64' as const,
+        segments: [
+          { buffer: memory.buffer as unknown as SharedArrayBuffer, memory, firstRow: 0, rows: 0, bytes: 0 },
+        ],
+        segmentRows: 1,
+        rows: 0,
+        rowLength: 128,
+      };
+      // One chunk of no rows for each thread, each its own job, so every thread claims one and runs it.
+      const empty = () =>
+        chunkTask('sum', {}, dataset, {
+          plan: chunkPlan([0, 0], [0]),
+          chunks: 1,
+          result: tiny,
+          control: new SharedArrayBuffer(CONTROL_BYTES),
+          pressure: tiny,
+        });
+      await Promise.all(Array.from({ length: threads }, () => piscina.run(empty())));
     },
     reclaim: () => reclaimer.reclaim(),
     close: () => piscina.destroy(),

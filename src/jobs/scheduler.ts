@@ -1,18 +1,20 @@
-import { hasChunksLeft, type Job } from './job.js';
+import { type Job, wantsTask } from './job.js';
 
 /** A job that reads at most this many bytes takes the small jobs' lane. */
 export const SMALL_JOB_BYTES = 2 ** 20;
 
 /**
- * Which chunk goes to the pool next. Jobs run first come, first served: at most `maxRunning` of them
- * run at once and the rest wait, `queued`, in the order they came; chunks go out oldest running job
- * first, so jobs finish in the order they came instead of all together at the end. A shutdown's grace
- * then finishes as many jobs as it has time for.
+ * Which job's task goes to the pool next. Jobs run first come, first served: at most `maxRunning` of
+ * them run at once and the rest wait, `queued`, in the order they came; tasks go out oldest running
+ * job first (each runs its job's chunks until none is left, task.ts), so jobs finish in the order
+ * they came instead of all together at the end. A shutdown's grace then finishes as many jobs as it
+ * has time for.
  *
  * Small jobs (reading at most SMALL_JOB_BYTES) have a lane of their own: they skip the queue, go out
- * first and have tasks in flight of their own beyond the large jobs' (at most one per thread), so a
- * small job waits at most for the chunks already on the threads, and a stream of small jobs cannot
- * take the large jobs' share.
+ * first and have tasks in flight of their own beyond the large jobs' (at most one per thread). While
+ * one waits, the large jobs' tasks give their threads back after the chunk they are on (`pressed`),
+ * so a small job waits at most for the chunks already on the threads, and a stream of small jobs
+ * cannot take the large jobs' share.
  */
 export class Scheduler {
   readonly #queued: Job[] = [];
@@ -22,7 +24,8 @@ export class Scheduler {
 
   constructor(
     private readonly maxRunning: number,
-    private readonly maxSmallInFlight: number,
+    /** Threads of the pool: the most tasks one job has use for, and the small lane's share. */
+    private readonly threads: number,
   ) {}
 
   /** A new job; returns true when it may start at once. */
@@ -59,11 +62,17 @@ export class Scheduler {
    * large jobs' share of the tasks in flight has room; the small lane's tasks come on top of it.
    */
   next(largeRoom: boolean): Job | undefined {
-    if (this.#smallInFlight < this.maxSmallInFlight) {
-      const small = this.#small.find(hasChunksLeft);
+    const wants = (job: Job) => wantsTask(job, this.threads);
+    if (this.#smallInFlight < this.threads) {
+      const small = this.#small.find(wants);
       if (small !== undefined) return small;
     }
-    return largeRoom ? this.#running.find(hasChunksLeft) : undefined;
+    return largeRoom ? this.#running.find(wants) : undefined;
+  }
+
+  /** Whether a small job has tasks out or waiting, so the large jobs' tasks should yield. */
+  get pressed(): boolean {
+    return this.#smallInFlight > 0 || this.#small.some((job) => wantsTask(job, this.threads));
   }
 
   sent(job: Job): void {

@@ -2,8 +2,10 @@ import type { TaskDataset } from './block-runner.js';
 import type { DatasetVectorSlots } from './vector-slots.js';
 
 /**
- * One chunk of a job, as sent to a worker. Buffers are SharedArrayBuffers, which structured clone
- * shares rather than copies, so a task carries only a handful of numbers across threads.
+ * A job's task, as sent to a worker: it claims the job's chunks one at a time (control[NEXT_CHUNK])
+ * and runs them until none is left, so a job costs one task per thread however many chunks balance
+ * it. Buffers are SharedArrayBuffers, which structured clone shares rather than copies, so a task
+ * carries only a handful of numbers across threads.
  */
 export interface ChunkTask {
   readonly op: string;
@@ -12,13 +14,20 @@ export interface ChunkTask {
   readonly dataset: TaskDataset;
   /** Where the worker may put params.vector in each segment's memory for the SIMD kernels, if anywhere. */
   readonly vectorSlots: { readonly slots: DatasetVectorSlots; readonly tag: number } | null;
-  readonly r0: number;
-  readonly r1: number;
+  /** The job's chunk plan, float64: `chunks + 1` row bounds, then each chunk's slot in `result`. */
+  readonly plan: SharedArrayBuffer;
+  readonly chunks: number;
   readonly result: SharedArrayBuffer;
-  /** The slot in `result` for row r0. */
-  readonly resultIndex: number;
-  /** Int32 cells shared by the job's chunks: [CANCEL] set to stop, [ROWS_DONE] progress. */
+  /**
+   * Int32 cells shared by the job's tasks: [CANCEL] set to stop, [ROWS_DONE] progress, [NEXT_CHUNK]
+   * the next chunk to claim.
+   */
   readonly control: SharedArrayBuffer;
+  /**
+   * The engine's Int32 cell [YIELD]: set while small jobs wait for a thread, so a task gives its
+   * thread back after the chunk it is on (scheduler.ts); the engine sends the rest again.
+   */
+  readonly pressure: SharedArrayBuffer;
   /**
    * For a top job whose chunks rank their own rows (chunk-top.ts): the chunk keeps its k best rows
    * per query (one query unless params is a batch) and writes them, as (row, value) float64 pairs,
@@ -30,11 +39,15 @@ export interface ChunkTask {
 
 export const CANCEL = 0;
 export const ROWS_DONE = 1;
-export const CONTROL_BYTES = 8;
+export const NEXT_CHUNK = 2;
+export const CONTROL_BYTES = 12;
+export const YIELD = 0;
 
 export interface ChunkOutcome {
   readonly rowsDone: number;
   readonly cancelled: boolean;
+  /** Chunks the task ran. */
+  readonly chunks: number;
   /** Time spent running in the worker, for the task-run histogram. */
   readonly runSeconds: number;
 }
@@ -44,38 +57,41 @@ export interface WorkerData {
   readonly reclaimSignal: SharedArrayBuffer;
 }
 
-/** Where a chunk's results go and how it is steered. */
+/** A plan of `bounds.length - 1` chunks: chunk c is rows bounds[c]..bounds[c+1]-1, its values from slots[c]. */
+export function chunkPlan(bounds: readonly number[], slots: readonly number[]): SharedArrayBuffer {
+  const plan = new Float64Array(new SharedArrayBuffer((bounds.length + slots.length) * 8));
+  plan.set(bounds);
+  plan.set(slots, bounds.length);
+  return plan.buffer as SharedArrayBuffer;
+}
+
+/** Where a job's results go and how its tasks are steered. */
 export interface ChunkOutput {
+  readonly plan: SharedArrayBuffer;
+  readonly chunks: number;
   readonly result: SharedArrayBuffer;
-  readonly resultIndex: number;
   readonly control: SharedArrayBuffer;
+  readonly pressure: SharedArrayBuffer;
   readonly vectorSlots?: ChunkTask['vectorSlots'];
   readonly top?: ChunkTask['top'];
 }
 
 /**
- * The task for dataset rows [r0, r1) of a job. Only the fields of the dataset a worker needs are
- * sent: its name and shape stay on the main thread.
+ * A task of a job. Only the fields of the dataset a worker needs are sent: its name and shape stay
+ * on the main thread.
  */
-export function chunkTask(
-  op: string,
-  params: unknown,
-  dataset: TaskDataset,
-  r0: number,
-  r1: number,
-  output: ChunkOutput,
-): ChunkTask {
+export function chunkTask(op: string, params: unknown, dataset: TaskDataset, output: ChunkOutput): ChunkTask {
   const { id, dtype, segments, segmentRows, rows, rowLength } = dataset;
   return {
     op,
     params,
     dataset: { id, dtype, segments, segmentRows, rows, rowLength },
     vectorSlots: output.vectorSlots ?? null,
-    r0,
-    r1,
+    plan: output.plan,
+    chunks: output.chunks,
     result: output.result,
-    resultIndex: output.resultIndex,
     control: output.control,
+    pressure: output.pressure,
     top: output.top ?? null,
   };
 }

@@ -7,13 +7,22 @@ import { batchRunner } from './batch-runner.js';
 import { blockRunner, type SimdPlace, simdKernelOf, type TaskDataset } from './block-runner.js';
 import { type SimdKernels, simdKernelsFor } from './kernels/simd.js';
 import { QueryHeaps } from './query-heaps.js';
-import { CANCEL, type ChunkOutcome, type ChunkTask, ROWS_DONE, type WorkerData } from './task.js';
+import {
+  CANCEL,
+  type ChunkOutcome,
+  type ChunkTask,
+  NEXT_CHUNK,
+  ROWS_DONE,
+  type WorkerData,
+  YIELD,
+} from './task.js';
 import { topRunner } from './top-runner.js';
 import { claimSlot, releaseSlot } from './vector-slots.js';
 
 /**
- * The pool's worker: a thin dispatcher that makes views over the shared buffers and calls the kernels
- * a block of rows at a time, checking for cancellation and publishing progress between blocks.
+ * The pool's worker: a thin dispatcher that claims its job's chunks one at a time, makes views over
+ * the shared buffers and calls the kernels a block of rows at a time, checking for cancellation and
+ * publishing progress between blocks.
  */
 const BLOCK_ELEMENTS = 1 << 18;
 
@@ -43,9 +52,40 @@ function kernelsFor(dataset: TaskDataset, segment: number, memory: WebAssembly.M
   return kernels;
 }
 
-export default function runChunk(task: ChunkTask): ChunkOutcome {
+export default function runTask(task: ChunkTask): ChunkOutcome {
+  return runClaimedChunks(task);
+}
+
+/**
+ * Claims the job's chunks until none is left, the job is cancelled, or (after one chunk at least, so
+ * every task makes progress) small jobs wait for the thread. `beforeChunk` runs before each chunk
+ * claimed: a test's gate.
+ */
+export function runClaimedChunks(task: ChunkTask, beforeChunk?: (task: ChunkTask) => void): ChunkOutcome {
   const started = performance.now();
   const control = new Int32Array(task.control);
+  const pressure = new Int32Array(task.pressure);
+  const plan = new Float64Array(task.plan);
+  const { chunks } = task;
+  let rowsDone = 0;
+  let ran = 0;
+  let cancelled = false;
+  while (ran === 0 || Atomics.load(pressure, YIELD) === 0) {
+    const c = Atomics.add(control, NEXT_CHUNK, 1);
+    if (c >= chunks) break;
+    beforeChunk?.(task);
+    rowsDone += runChunk(task, control, plan[c], plan[c + 1], plan[chunks + 1 + c]);
+    ran++;
+    if (Atomics.load(control, CANCEL) !== 0) {
+      cancelled = true;
+      break;
+    }
+  }
+  return { rowsDone, cancelled, chunks: ran, runSeconds: (performance.now() - started) / 1000 };
+}
+
+/** Runs rows [r0, r1), their values from `resultIndex` on, until done or cancelled; returns the rows done. */
+function runChunk(task: ChunkTask, control: Int32Array, r0: number, r1: number, resultIndex: number): number {
   const op = opNamed(task.op);
   const { dataset, params } = task;
   const scorer = op.scope === 'rows' && isBatch(params) && task.top !== null ? op.batch : undefined;
@@ -61,7 +101,7 @@ export default function runChunk(task: ChunkTask): ChunkOutcome {
           ),
         );
   // The engine's chunks never cross a segment boundary, so the task's rows share one memory.
-  const segmentAt = Math.min(dataset.segments.length - 1, Math.floor(task.r0 / dataset.segmentRows));
+  const segmentAt = Math.min(dataset.segments.length - 1, Math.floor(r0 / dataset.segmentRows));
   const segment = dataset.segments[segmentAt];
   const memory = segment.memory;
   const useSimd = !batch && memory !== null && simdKernelOf(op, params, dataset, segment) !== undefined;
@@ -70,7 +110,7 @@ export default function runChunk(task: ChunkTask): ChunkOutcome {
       ? undefined
       : new QueryHeaps(
           batch ? (params as BatchParams).queries : 1,
-          Math.min(task.top.k, task.r1 - task.r0),
+          Math.min(task.top.k, r1 - r0),
           task.top.largest,
         );
   let vectorAt = -1;
@@ -92,19 +132,19 @@ export default function runChunk(task: ChunkTask): ChunkOutcome {
         : heaps === undefined
           ? blockRunner(op, params, dataset, task.result, simd)
           : topRunner(blockRows, heaps, (scratch) => blockRunner(op, params, dataset, scratch, simd));
-    for (let r = task.r0; r < task.r1; r += blockRows) {
+    for (let r = r0; r < r1; r += blockRows) {
       if (Atomics.load(control, CANCEL) !== 0) {
         cancelled = true;
         break;
       }
-      const end = Math.min(task.r1, r + blockRows);
-      run(r, end, task.resultIndex + (r - task.r0));
+      const end = Math.min(r1, r + blockRows);
+      run(r, end, resultIndex + (r - r0));
       Atomics.add(control, ROWS_DONE, end - r);
       done += end - r;
     }
-    if (heaps !== undefined && !cancelled) heaps.write(new Float64Array(task.result), task.resultIndex);
+    if (heaps !== undefined && !cancelled) heaps.write(new Float64Array(task.result), resultIndex);
   } finally {
     if (vectorAt >= 0) releaseSlot(memory!, vectorAt);
   }
-  return { rowsDone: done, cancelled, runSeconds: (performance.now() - started) / 1000 };
+  return done;
 }

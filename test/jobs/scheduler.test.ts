@@ -2,27 +2,36 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/jobs/job.js';
 import { Scheduler, SMALL_JOB_BYTES } from '../../src/jobs/scheduler.js';
+import { CONTROL_BYTES, NEXT_CHUNK } from '../../src/jobs/task.js';
 import { Gate } from '../fixtures/workers/gate.js';
 import { testApp } from '../helpers/app.js';
 import { until } from '../helpers/wait.js';
 
-/** A job as far as the scheduler looks: its chunks left and whether it is small. */
+/** A job as far as the scheduler looks: its chunks, those claimed, its tasks out, whether it is small. */
 function fakeJob(name: string, chunks: number, small = false): Job {
   return {
     id: name,
     small,
     bounds: Array.from({ length: chunks + 1 }, (_, i) => i),
-    nextChunk: 0,
+    control: new Int32Array(new SharedArrayBuffer(CONTROL_BYTES)),
+    inFlight: 0,
   } as unknown as Job;
 }
 
-/** Takes the scheduler's next chunk, as the engine does, and names its job. */
+/** Sends the scheduler's next task, as the engine does, and names its job. */
 function take(scheduler: Scheduler): string | undefined {
   const job = scheduler.next(true);
   if (job === undefined) return undefined;
-  job.nextChunk++;
+  job.inFlight++;
   scheduler.sent(job);
   return job.id;
+}
+
+/** One of the job's tasks comes back, having claimed `chunks` of its chunks. */
+function back(scheduler: Scheduler, job: Job, chunks: number): void {
+  Atomics.add(job.control, NEXT_CHUNK, chunks);
+  job.inFlight--;
+  scheduler.returned(job);
 }
 
 describe('Scheduler', () => {
@@ -38,13 +47,25 @@ describe('Scheduler', () => {
     expect(take(s)).toBe('b');
   });
 
-  it("sends the oldest running job's chunks first", () => {
+  it("sends the oldest running job's tasks first, one per thread", () => {
     const s = new Scheduler(2, 2);
     const a = fakeJob('a', 2);
-    const b = fakeJob('b', 2);
+    const b = fakeJob('b', 5);
     s.add(a);
     s.add(b);
-    expect([take(s), take(s), take(s), take(s)]).toEqual(['a', 'a', 'b', 'b']);
+    expect([take(s), take(s), take(s), take(s), take(s)]).toEqual(['a', 'a', 'b', 'b', undefined]);
+  });
+
+  it('sends a job no more tasks than it has chunks left to claim', () => {
+    const s = new Scheduler(1, 2);
+    const a = fakeJob('a', 3);
+    s.add(a);
+    expect([take(s), take(s)]).toEqual(['a', 'a']);
+    back(s, a, 2);
+    // One chunk is left and one task is still out, which will claim it.
+    expect(take(s)).toBeUndefined();
+    back(s, a, 1);
+    expect(take(s)).toBeUndefined();
   });
 
   it("lets small jobs skip the queue with tasks of their own, up to the lane's share", () => {
@@ -56,15 +77,23 @@ describe('Scheduler', () => {
     expect(take(s)).toBe('big');
     expect(s.add(small1)).toBe(true);
     expect(s.add(small2)).toBe(true);
+    expect(s.pressed).toBe(true);
     // The large jobs' share is full; the small lane still sends one.
     expect(s.next(false)?.id).toBe('s1');
-    small1.nextChunk++;
+    small1.inFlight++;
     s.sent(small1);
     // One small task is in flight, the lane's share: nothing more goes out until one returns.
     expect(s.next(false)).toBeUndefined();
+    // The large job's task gave its thread back after a chunk; it goes out again beside the small one.
+    back(s, big, 1);
     expect(take(s)).toBe('big');
-    s.returned(small1);
+    back(s, small1, 1);
     expect(s.next(false)?.id).toBe('s2');
+    take(s);
+    back(s, small2, 1);
+    s.remove(small1);
+    s.remove(small2);
+    expect(s.pressed).toBe(false);
   });
 });
 
