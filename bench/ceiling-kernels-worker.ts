@@ -5,7 +5,8 @@ import { ceilingKernel, readInBlocks } from './ceiling-worker.js';
 
 /**
  * One thread of bench/ceiling-kernels.ts: runs one pass of an op over rows [r0, r1) of the matrix
- * at byte 0 of `memory` and answers with the pass's result, so nothing is optimised away.
+ * at byte 0 of `memory` and answers with the sum of the pass's per-row results, so nothing is
+ * optimised away and the sum can be checked against NumPy's.
  */
 export interface PassRequest {
   readonly memory: WebAssembly.Memory;
@@ -14,16 +15,15 @@ export interface PassRequest {
   readonly cols: number;
   readonly r0: number;
   readonly r1: number;
-  readonly op: 'ceiling' | 'sum' | 'dot' | 'dotMany';
-  /** Byte offset of the float64 query vector, and of room for one float64 result a row. */
+  readonly op: 'ceiling' | 'sum' | 'dot' | 'norm';
+  /** Byte offset of the float64 vector for dot. */
   readonly q: number;
-  readonly out: number;
 }
 
 let current: { memory: WebAssembly.Memory; dtype: DType; kernels: SimdKernels } | undefined;
 
 async function pass(request: PassRequest): Promise<number> {
-  const { memory, dtype, itemsize, cols, r0, r1, op, q, out } = request;
+  const { memory, dtype, itemsize, cols, r0, r1, op, q } = request;
   if (current?.memory !== memory || current.dtype !== dtype)
     current = { memory, dtype, kernels: simdKernelsFor(memory, dtype) };
   const k = current.kernels;
@@ -38,9 +38,10 @@ async function pass(request: PassRequest): Promise<number> {
     case 'dot':
       for (let r = r0, p = r0 * stride; r < r1; r++, p += stride) total += k.dot(p, q, cols);
       return total;
-    case 'dotMany':
-      k.dotMany(r0 * stride, r1 - r0, cols, q, 1, out + r0 * 8);
-      return new Float64Array(memory.buffer, out + r0 * 8, 1)[0];
+    case 'norm':
+      // What the norm op runs on each row (rows-simd.ts).
+      for (let r = r0, p = r0 * stride; r < r1; r++, p += stride) total += Math.sqrt(k.sumSquares(p, cols));
+      return total;
   }
 }
 

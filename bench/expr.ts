@@ -6,7 +6,7 @@
  * noisy, and reported as best and median. Rowpool's values are checked against NumPy's on a sample of
  * rows. Appends the section "Expressions" to bench/results.md. Everything listens on 127.0.0.1 only.
  */
-import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -17,7 +17,7 @@ import { Client } from './client.js';
 import { benchConfig } from './config.js';
 import { loadApp } from './dist.js';
 import { type ArrayName, NumpyExpressions } from './expr-numpy.js';
-import { best, median, ms, table } from './report.js';
+import { best, median, ms, table, writeSection } from './report.js';
 
 const GiB = 2 ** 30;
 const THREADS = os.availableParallelism();
@@ -294,12 +294,7 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   log(`\n${section}`);
-  const resultsUrl = new URL('./results.md', import.meta.url);
-  const previous = readFileSync(resultsUrl, 'utf8');
-  // Replaces this section from an earlier run and keeps whatever bench/index.ts wrote.
-  const start = previous.indexOf('\n## Expressions\n');
-  const kept = start < 0 ? previous : previous.slice(0, start + 1);
-  writeFileSync(resultsUrl, `${kept.trimEnd()}\n\n${section}`);
+  writeSection(section);
 }
 
 try {

@@ -13,7 +13,6 @@
  *
  * Appends (or replaces) the section "WebAssembly kernels" of bench/results.md.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -24,7 +23,7 @@ import { Client, streamUpload } from './client.js';
 import { benchConfig } from './config.js';
 import { chunk, npyHeader } from './data.js';
 import { loadApp } from './dist.js';
-import { best, median, ms, table } from './report.js';
+import { best, median, ms, table, writeSection } from './report.js';
 
 const GiB = 2 ** 30;
 const THREADS = os.availableParallelism();
@@ -305,18 +304,7 @@ async function main(): Promise<void> {
       '',
     ].join('\n');
     log(`\n${section}`);
-    const resultsUrl = new URL('./results.md', import.meta.url);
-    const previous = readFileSync(resultsUrl, 'utf8');
-    // Replaces this section from an earlier run and keeps every other section where it is.
-    const start = previous.indexOf('\n## WebAssembly kernels\n');
-    let rest = '';
-    let kept = previous;
-    if (start >= 0) {
-      const next = previous.indexOf('\n## ', start + 1);
-      kept = previous.slice(0, start + 1);
-      rest = next < 0 ? '' : previous.slice(next + 1);
-    }
-    writeFileSync(resultsUrl, `${kept.trimEnd()}\n\n${section}${rest === '' ? '' : `\n${rest}`}`);
+    writeSection(section);
   } finally {
     client.close();
     await app.close();

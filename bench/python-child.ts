@@ -30,11 +30,14 @@ export class PythonChild {
     script: string,
     args: readonly string[],
     timeouts: Timeouts = { startMs: 120_000, runMs: 60_000 },
+    /** Variables to set for the child (as OPENBLAS_NUM_THREADS), or to unset where undefined. */
+    extraEnv: Readonly<Record<string, string | undefined>> = {},
   ): Promise<PythonChild | string> {
     // These tune OpenBLAS for the build machine; a user's NumPy runs with OpenBLAS's own defaults.
-    const env = { ...process.env };
+    const env = { ...process.env, ...extraEnv };
     delete env.OPENBLAS_CORETYPE;
     delete env.OPENBLAS_L2_SIZE;
+    for (const [name, value] of Object.entries(extraEnv)) if (value === undefined) delete env[name];
     const probe = spawnSync('python3', ['-c', 'import numpy'], { env, timeout: 30_000, stdio: 'ignore' });
     if (probe.error !== undefined || probe.status !== 0) return 'numpy not available';
     const child = spawn('python3', ['-c', script, ...args], { env, stdio: ['pipe', 'pipe', 'inherit'] });

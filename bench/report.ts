@@ -1,3 +1,5 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+
 export const GB = 1e9;
 
 export interface SummaryRow {
@@ -39,3 +41,22 @@ export const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} M
 /** Rounded down, so a ratio shown as 80% never fails an 80% target. */
 export const pct = (ratio: number): string => `${Math.floor(ratio * 100 + 1e-9)}%`;
 export const ms = (seconds: number): string => `${(seconds * 1000).toFixed(seconds < 0.01 ? 2 : 1)} ms`;
+
+/**
+ * Writes `section` (starting with its `## ` heading) into bench/results.md: in place of the same
+ * section from an earlier run, keeping every other section where it is, or at the end.
+ */
+export function writeSection(section: string): void {
+  const heading = section.slice(0, section.indexOf('\n'));
+  const resultsUrl = new URL('./results.md', import.meta.url);
+  const previous = readFileSync(resultsUrl, 'utf8');
+  const start = previous.indexOf(`\n${heading}\n`);
+  let rest = '';
+  let kept = previous;
+  if (start >= 0) {
+    const next = previous.indexOf('\n## ', start + 1);
+    kept = previous.slice(0, start + 1);
+    rest = next < 0 ? '' : previous.slice(next + 1);
+  }
+  writeFileSync(resultsUrl, `${kept.trimEnd()}\n\n${section}${rest === '' ? '' : `\n${rest}`}`);
+}
