@@ -7,10 +7,13 @@ import type { ClusterCatalog } from '../cluster/catalog.js';
 import { SUPPORTED_DTYPES_TEXT } from '../datasets/dtypes.js';
 import {
   checkUploadQuery,
+  type IngestFormat,
   NPY_MEDIA_TYPE,
   STREAMED_CONTENT_TYPES,
   type Uploaded,
+  type UploadFormat,
   type UploadQuery,
+  type UploadSource,
   uploadFormatFor,
   uploadMediaEntries,
 } from '../datasets/formats.js';
@@ -85,7 +88,12 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
   });
   const compile = validators();
 
-  async function ingest(request: FastifyRequest, query: UploadQuery, signal: AbortSignal): Promise<Uploaded> {
+  /** The request's format and its body, guarded by the upload timeouts, as the format reads it. */
+  function uploadSource(
+    request: FastifyRequest,
+    query: UploadQuery,
+    signal: AbortSignal,
+  ): { format: UploadFormat; source: UploadSource } {
     const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     const format = uploadFormatFor(type);
     if (format === undefined) throw new UnsupportedMediaType(type === '' ? '(none)' : type);
@@ -94,7 +102,7 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
     const maxBytes = format.text ? opts.textBodyLimit : undefined;
     if (maxBytes !== undefined && length !== undefined && length > maxBytes) throw new BodyTooLarge(maxBytes);
     const guard = (stream: Readable) => guardBody(stream, { ...opts.uploadPace, maxBytes, signal });
-    return format.read({
+    const source: UploadSource = {
       body: guard(request.body as Readable),
       contentLength: length,
       query,
@@ -102,7 +110,30 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       segmentLimit: opts.segmentLimit,
       parts: () => request.parts(),
       guard,
+    };
+    return { format, source };
+  }
+
+  async function ingest(request: FastifyRequest, query: UploadQuery, signal: AbortSignal): Promise<Uploaded> {
+    const { format, source } = uploadSource(request, query, signal);
+    return format.read(source);
+  }
+
+  /** Streams the body into the cluster's shards as it arrives; the node never holds it whole. */
+  async function ingestToCluster(
+    cluster: ClusterCatalog,
+    request: FastifyRequest,
+    query: UploadQuery & { readonly name?: string },
+    signal: AbortSignal,
+  ): Promise<{ stored: DatasetInfo; format: IngestFormat }> {
+    let format: IngestFormat | undefined;
+    const stored = await cluster.upload(newDatasetIdentity(), async (sink) => {
+      const { format: reader, source } = uploadSource(request, query, signal);
+      const streamed = await reader.stream(source, sink);
+      format = streamed.format;
+      return { ...streamed, name: streamed.name ?? query.name ?? null };
     });
+    return { stored, format: format as IngestFormat };
   }
 
   app.post(
@@ -159,6 +190,21 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
     },
     async (request, reply) => {
       const upload = uploads.begin();
+      if (opts.cluster !== undefined) {
+        let stored: DatasetInfo;
+        let format: IngestFormat;
+        try {
+          ({ stored, format } = await ingestToCluster(opts.cluster, request, request.query, upload.signal));
+        } finally {
+          upload.end();
+        }
+        metrics.ingestedBytes.inc({ format }, stored.bytes);
+        request.log.info(
+          { datasetId: stored.id, bytes: stored.bytes, format },
+          'dataset stored in the cluster',
+        );
+        return reply.code(201).header('location', `/v1/datasets/${stored.id}`).send(stored);
+      }
       let uploaded: Uploaded;
       try {
         uploaded = await ingest(request, request.query, upload.signal);
@@ -169,22 +215,6 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       const { filled, format } = uploaded;
       const name = uploaded.name ?? request.query.name ?? null;
       const identity = newDatasetIdentity();
-      if (opts.cluster !== undefined) {
-        let stored: DatasetInfo;
-        try {
-          stored = await opts.cluster.put(identity, filled, name);
-        } finally {
-          // The owners load the shards from JetStream; this node only held the upload on its way.
-          filled.reservation.release();
-          upload.end();
-        }
-        metrics.ingestedBytes.inc({ format }, stored.bytes);
-        request.log.info(
-          { datasetId: stored.id, bytes: stored.bytes, format },
-          'dataset stored in the cluster',
-        );
-        return reply.code(201).header('location', `/v1/datasets/${stored.id}`).send(stored);
-      }
       let dataset: ReturnType<typeof store.add>;
       try {
         // Written while still counted as an upload in flight, so a shutdown waits for the write.
