@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import type { ObjectStore } from '@nats-io/obj';
-import type { ArraySink, StreamedArray } from '../datasets/array-sink.js';
+import { type ArraySink, type StreamedArray, writeAll } from '../datasets/array-sink.js';
 import { arraySlices, type SharedArray } from '../datasets/shared-array.js';
 import type { DatasetIdentity, DatasetInfo } from '../datasets/store.js';
 import { MemoryBudget } from '../memory.js';
@@ -89,10 +89,7 @@ export class DatasetObjects {
     const rowBytes = dataset.rows === 0 ? 0 : dataset.bytes / dataset.rows;
     return this.upload(dataset, budget, async (sink) => {
       sink.begin({ rows: dataset.rows, rowBytes });
-      for (const slice of arraySlices(data, PUT_SLICE)) {
-        sink.write(slice);
-        await sink.ready();
-      }
+      for (const slice of arraySlices(data, PUT_SLICE)) await writeAll(sink, slice);
       return dataset;
     });
   }

@@ -4,7 +4,7 @@ import type { MemoryBudget, Reservation } from '../memory.js';
 import type { Shard } from './shards.js';
 
 /** Shards put to the object store at once, each acknowledged chunk by chunk, while the next one fills. */
-export const UPLOAD_WINDOW = 3;
+export const UPLOAD_WINDOW = 4;
 /** The first buffer of a shard whose rows are not known yet (a text body); it doubles to the shard's size. */
 const FIRST_BUFFER = 64 * 1024;
 
@@ -24,7 +24,8 @@ interface Filling {
 /**
  * An upload cut into row-aligned shards as its bytes arrive, each put as an object as soon as it is
  * full while the next fills. At most UPLOAD_WINDOW puts are in flight; `ready()` waits while the window
- * is full, so what an upload holds is the window and the shard filling, never the dataset. Every
+ * is full, so what an upload holds is the window and the shard filling, never the dataset (a text
+ * body's writes are its parser's batches, which may pass a small shard by a batch). Every
  * buffer is reserved from the budget before it is allocated and released once JetStream has
  * acknowledged its shard. Shards are cut as planShards would cut them: as many whole rows as fit in
  * the shard size, at most `maxShardRows`, a row past the size a shard by itself.
@@ -47,6 +48,12 @@ export class ShardUpload implements ArraySink {
     readonly limits: ShardLimits,
     readonly objectName: (index: number) => string,
   ) {}
+
+  /** A write of at most a shard sends at most one, so the window and the shard filling are all it holds. */
+  get pieceBytes(): number {
+    const rowBytes = this.#rowBytes ?? 0;
+    return rowBytes === 0 ? FIRST_BUFFER : this.#rowsPerShard() * rowBytes;
+  }
 
   begin(layout: ArrayLayout): void {
     this.#rows = layout.rows;

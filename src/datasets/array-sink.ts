@@ -17,6 +17,8 @@ export interface ArrayLayout {
  * the request body.
  */
 export interface ArraySink {
+  /** The most bytes one write may hand over for the sink to stay within what it means to hold. */
+  readonly pieceBytes: number;
   begin(layout: ArrayLayout): void;
   /** The bytes of a row, once known: a text body learns them from its first row. */
   setRowBytes(rowBytes: number): void;
@@ -24,6 +26,15 @@ export interface ArraySink {
   write(bytes: Uint8Array): void;
   /** Resolves when the sink can take more; rejects with what failed downstream. */
   ready(): Promise<void>;
+}
+
+/** Writes `bytes` a piece at a time, waiting for the sink between pieces. */
+export async function writeAll(sink: ArraySink, bytes: Uint8Array): Promise<void> {
+  const piece = sink.pieceBytes;
+  for (let at = 0; at < bytes.length; at += piece) {
+    sink.write(bytes.subarray(at, at + piece));
+    await sink.ready();
+  }
 }
 
 /** An array whose bytes went to a sink: what the format said of it once its body ended. */

@@ -1,6 +1,6 @@
 import { BodySizeMismatch, InvalidNpy } from '../errors.js';
 import type { MemoryBudget } from '../memory.js';
-import type { ArrayLayout, ArraySink, StreamedArray } from './array-sink.js';
+import { type ArrayLayout, type ArraySink, type StreamedArray, writeAll } from './array-sink.js';
 import { ArrayWriter, scattersFortran } from './array-writer.js';
 import { DTYPE_INFO, type DType, elementCount } from './dtypes.js';
 import { npyDataOffset, npyDeclaredBytes, parseNpyHeader } from './npy.js';
@@ -82,10 +82,7 @@ export async function streamNpy(
     const array = await readNpyStream(replay(prefix, chunks), budget, contentLength);
     try {
       sink.begin(layoutOf(dtype, shape));
-      for (const slice of arraySlices(array, STREAM_SLICE)) {
-        sink.write(slice);
-        await sink.ready();
-      }
+      for (const slice of arraySlices(array, STREAM_SLICE)) await writeAll(sink, slice);
     } finally {
       array.reservation.release();
     }
@@ -145,11 +142,8 @@ async function drainIntoSink(
         `the body holds more bytes than the declared dtype and shape need (${total} data bytes): trailing bytes`,
       );
     }
-    if (chunk.length > 0) {
-      sink.write(chunk);
-      received += chunk.length;
-      await sink.ready();
-    }
+    await writeAll(sink, chunk);
+    received += chunk.length;
     const next = await chunks.next();
     if (next.done) break;
     chunk = next.value;

@@ -429,6 +429,9 @@ export async function readJsonStream(
   }
 }
 
+/** Characters of a JSON body parsed between waits for the sink. */
+const TEXT_PIECE = 16 * 1024;
+
 /** Reads a JSON upload into a sink as it arrives: the row length is known once the first row closes. */
 export async function streamJson(
   body: AsyncIterable<Uint8Array>,
@@ -444,10 +447,14 @@ export async function streamJson(
   const decoder = new TextDecoder('utf-8');
   const yielder = new Yielder();
   for await (const chunk of body) {
-    reader.write(decoder.decode(chunk, { stream: true }));
-    values?.flush();
-    await sink.ready();
-    await yielder.maybeYield();
+    // A piece of text at a time, so the values it holds reach the sink before more are parsed.
+    const text = decoder.decode(chunk, { stream: true });
+    for (let at = 0; at < text.length; at += TEXT_PIECE) {
+      reader.write(text.slice(at, at + TEXT_PIECE));
+      values?.flush();
+      await sink.ready();
+      await yielder.maybeYield();
+    }
   }
   reader.write(decoder.decode());
   const streamed = reader.endStreamed();
