@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
@@ -6,30 +5,21 @@ import { Type } from 'typebox';
 import type { ClusterCatalog } from '../cluster/catalog.js';
 import { SUPPORTED_DTYPES_TEXT } from '../datasets/dtypes.js';
 import {
-  checkUploadQuery,
   type IngestFormat,
   NPY_MEDIA_TYPE,
   STREAMED_CONTENT_TYPES,
   type Uploaded,
-  type UploadFormat,
   type UploadQuery,
-  type UploadSource,
-  uploadFormatFor,
   uploadMediaEntries,
 } from '../datasets/formats.js';
 import { npyHeaderFor } from '../datasets/npy.js';
 import { arraySlices } from '../datasets/shared-array.js';
 import { type DatasetInfo, type DatasetStore, datasetInfo, newDatasetIdentity } from '../datasets/store.js';
-import {
-  BodyTooLarge,
-  InsufficientMemory,
-  InvalidNpy,
-  UnsupportedDtype,
-  UnsupportedMediaType,
-} from '../errors.js';
+import { InsufficientMemory, InvalidNpy, UnsupportedDtype, UnsupportedMediaType } from '../errors.js';
 import { sendCounted } from '../http/counted-send.js';
 import type { InFlightUploads } from '../http/in-flight-uploads.js';
-import { guardBody, type UploadPace } from '../http/upload-guard.js';
+import type { UploadPace } from '../http/upload-guard.js';
+import { uploadSource } from '../http/upload-source.js';
 import type { MemoryBudget } from '../memory.js';
 import type { Metrics } from '../metrics.js';
 import type { DurableDatasets } from '../persistence/durable-datasets.js';
@@ -72,11 +62,6 @@ export interface DatasetRoutesOptions {
 /** Largest slice of a dataset handed to the socket at once when downloading: views, never copies. */
 const DOWNLOAD_SLICE = 2 ** 20;
 
-function contentLength(request: FastifyRequest): number | undefined {
-  const header = request.headers['content-length'];
-  return header === undefined ? undefined : Number(header);
-}
-
 const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (app, opts) => {
   const { store, budget, metrics, uploads } = opts;
 
@@ -88,34 +73,8 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
   });
   const compile = validators();
 
-  /** The request's format and its body, guarded by the upload timeouts, as the format reads it. */
-  function uploadSource(
-    request: FastifyRequest,
-    query: UploadQuery,
-    signal: AbortSignal,
-  ): { format: UploadFormat; source: UploadSource } {
-    const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    const format = uploadFormatFor(type);
-    if (format === undefined) throw new UnsupportedMediaType(type === '' ? '(none)' : type);
-    checkUploadQuery(format, type, query);
-    const length = contentLength(request);
-    const maxBytes = format.text ? opts.textBodyLimit : undefined;
-    if (maxBytes !== undefined && length !== undefined && length > maxBytes) throw new BodyTooLarge(maxBytes);
-    const guard = (stream: Readable) => guardBody(stream, { ...opts.uploadPace, maxBytes, signal });
-    const source: UploadSource = {
-      body: guard(request.body as Readable),
-      contentLength: length,
-      query,
-      budget,
-      segmentLimit: opts.segmentLimit,
-      parts: () => request.parts(),
-      guard,
-    };
-    return { format, source };
-  }
-
   async function ingest(request: FastifyRequest, query: UploadQuery, signal: AbortSignal): Promise<Uploaded> {
-    const { format, source } = uploadSource(request, query, signal);
+    const { format, source } = uploadSource(request, query, signal, opts);
     return format.read(source);
   }
 
@@ -128,7 +87,7 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
   ): Promise<{ stored: DatasetInfo; format: IngestFormat }> {
     let format: IngestFormat | undefined;
     const stored = await cluster.upload(newDatasetIdentity(), async (sink) => {
-      const { format: reader, source } = uploadSource(request, query, signal);
+      const { format: reader, source } = uploadSource(request, query, signal, opts);
       const streamed = await reader.stream(source, sink);
       format = streamed.format;
       return { ...streamed, name: streamed.name ?? query.name ?? null };
