@@ -240,7 +240,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     sendIdleSeconds: config.sendIdleTimeoutSeconds,
     uploads,
     durable,
-    cluster: cluster === undefined ? undefined : new ClusterCatalog(cluster.datasets),
+    cluster: cluster === undefined ? undefined : new ClusterCatalog(cluster.datasets, budget),
   });
   await app.register(jobRoutes, {
     engine: cluster?.jobs ?? engine,

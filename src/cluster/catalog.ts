@@ -1,28 +1,26 @@
-import { type DatasetIdentity, type DatasetInfo, datasetInfo, type FilledArray } from '../datasets/store.js';
+import type { ArraySink } from '../datasets/array-sink.js';
+import { type DatasetIdentity, type DatasetInfo, datasetInfo } from '../datasets/store.js';
 import { DatasetNotFound } from '../errors.js';
-import type { ClusterDataset, DatasetObjects } from './dataset-objects.js';
+import type { MemoryBudget } from '../memory.js';
+import type { ClusterDataset, DatasetObjects, Described } from './dataset-objects.js';
 
 /** The datasets as every node of a cluster sees them: the shared tables in JetStream, not a node's memory. */
 export class ClusterCatalog {
-  constructor(readonly datasets: DatasetObjects) {}
+  constructor(
+    readonly datasets: DatasetObjects,
+    /** What an upload in flight holds is counted here: its shards not yet acknowledged. */
+    readonly budget: MemoryBudget,
+  ) {}
 
-  /** Shards the upload into the object store; resolves once JetStream has acknowledged every shard. */
-  async put(identity: DatasetIdentity, filled: FilledArray, name: string | null): Promise<DatasetInfo> {
-    const { shape } = filled;
-    const rowLength = shape.slice(1).reduce((n, d) => n * d, 1);
-    const stored = await this.datasets.put(
-      {
-        ...identity,
-        name,
-        dtype: filled.dtype,
-        shape: [...shape],
-        rows: shape[0],
-        rowLength,
-        bytes: filled.bytes,
-      },
-      filled,
-    );
-    return datasetInfo(stored);
+  /**
+   * Stores the array `read` streams into the sink, shard by shard as it arrives; resolves once
+   * JetStream has acknowledged every shard and the metadata.
+   */
+  async upload(
+    identity: DatasetIdentity,
+    read: (sink: ArraySink) => Promise<Described>,
+  ): Promise<DatasetInfo> {
+    return datasetInfo(await this.datasets.upload(identity, this.budget, read));
   }
 
   async list(): Promise<DatasetInfo[]> {

@@ -13,6 +13,7 @@ import type { Coordinators } from './job-coordinators.js';
 import { ClusterJobRecord, encodeJob, isJobId, type StoredJob } from './job-entry.js';
 import { assemble, merge } from './job-gather.js';
 import { decodeCursor, pageOf } from './job-pages.js';
+import { JobProgress } from './job-progress.js';
 import { encodeTop, type JobResults } from './job-results.js';
 import type { JobTable } from './job-table.js';
 import { type GatherOptions, gather } from './scatter.js';
@@ -181,6 +182,11 @@ export class ClusterJobs {
         shard: s,
         rows: { start: Math.max(start, s.start) - s.start, end: Math.min(end, s.end) - s.start },
       }));
+    // Shards answer in any order: the entry counts their rows as they come.
+    const progress = new JobProgress(
+      (rowsDone) => this.#write(job, { rowsDone }),
+      (err) => this.shared.log.warn({ err, jobId: job.id }, "a cluster job's progress could not be written"),
+    );
     try {
       if (!(await this.#write(job, { status: 'running', startedAt: new Date().toISOString() }))) return;
       const replies = await gather(
@@ -191,7 +197,9 @@ export class ClusterJobs {
           payload: encodeTask({ op: job.op.name, params: job.params, rows, top: job.top }),
         })),
         this.gatherOptions,
+        (position) => progress.advance(parts[position].rows.end - parts[position].rows.start),
       );
+      await progress.stop();
       const bytes =
         job.top === undefined
           ? new Uint8Array(
@@ -210,6 +218,7 @@ export class ClusterJobs {
       // Cancelled or deleted while its shards ran: the result is not the job's any more.
       if (!succeeded) await this.shared.results.delete(job.id);
     } catch (err) {
+      await progress.stop();
       await this.#end(job, { status: 'failed', error: (err as Error).message }).catch((failure) =>
         this.shared.log.error({ err: failure, jobId: job.id }, 'a failed cluster job could not be marked so'),
       );

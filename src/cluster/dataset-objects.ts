@@ -1,9 +1,12 @@
 import type { KV } from '@nats-io/kv';
 import type { ObjectStore } from '@nats-io/obj';
-import { copyBytes, type SharedArray } from '../datasets/shared-array.js';
-import type { DatasetInfo } from '../datasets/store.js';
+import { type ArraySink, type StreamedArray, writeAll } from '../datasets/array-sink.js';
+import { arraySlices, type SharedArray } from '../datasets/shared-array.js';
+import type { DatasetIdentity, DatasetInfo } from '../datasets/store.js';
+import { MemoryBudget } from '../memory.js';
 import type { KeyLister, ObjectReader } from './leader-reads.js';
-import { planShards, type Shard } from './shards.js';
+import { ShardUpload } from './shard-upload.js';
+import type { Shard } from './shards.js';
 
 /** A dataset as the cluster knows it: its metadata and the shard table, kept in a KV bucket. */
 export interface ClusterDataset extends DatasetInfo {
@@ -13,8 +16,15 @@ export interface ClusterDataset extends DatasetInfo {
 
 export type NewClusterDataset = Omit<ClusterDataset, 'version' | 'shards'>;
 
-/** Shards uploaded at once: the object store acknowledges chunk by chunk, so several overlap the waits. */
-const PARALLEL_SHARDS = 4;
+/** What an upload said of its array once its body ended. */
+export interface Described extends StreamedArray {
+  readonly name: string | null;
+}
+
+/** The array put() is given is in memory already: only the copies in flight would be counted. */
+const UNCOUNTED = new MemoryBudget(Number.POSITIVE_INFINITY);
+/** Largest view of an array in memory handed to the upload at once. */
+const PUT_SLICE = 4 * 2 ** 20;
 
 export function shardObjectName(id: string, index: number): string {
   return `${id}/${index}`;
@@ -34,31 +44,54 @@ export class DatasetObjects {
     readonly maxShardRows: number,
   ) {}
 
-  async put(dataset: NewClusterDataset, data: SharedArray): Promise<ClusterDataset> {
-    const itemBytes = dataset.rows === 0 ? 0 : dataset.bytes / dataset.rows;
-    const shards = planShards(dataset.rows, itemBytes, this.maxShardBytes, this.maxShardRows);
-    const written: string[] = [];
+  /**
+   * Stores the array `read` writes into the sink it is given, shard by shard as it arrives (see
+   * shard-upload.ts), then the metadata `read` answers with. Whatever fails, the shards already put
+   * are deleted and no metadata is left.
+   */
+  async upload(
+    identity: DatasetIdentity,
+    budget: MemoryBudget,
+    read: (sink: ArraySink) => Promise<Described>,
+  ): Promise<ClusterDataset> {
+    const sink = new ShardUpload(this.objects, budget, this, (index) => shardObjectName(identity.id, index));
+    let metaWritten = false;
     try {
-      let next = 0;
-      const worker = async () => {
-        while (next < shards.length) {
-          const shard = shards[next++];
-          const name = shardObjectName(dataset.id, shard.index);
-          written.push(name);
-          // A copy of the shard (whichever segments it spans): the client keeps the bytes it sends
-          // until JetStream acknowledges them.
-          const bytes = copyBytes(data, shard.byteOffset, shard.byteOffset + shard.bytes);
-          await this.objects.putBlob({ name }, bytes);
-        }
+      const { dtype, shape, name } = await read(sink);
+      const rows = shape.length === 0 ? 1 : shape[0];
+      const rowLength = shape.slice(1).reduce((n, d) => n * d, 1);
+      const shards = await sink.end(rows);
+      const bytes = shards.reduce((n, s) => n + s.bytes, 0);
+      const stored: ClusterDataset = {
+        version: 1,
+        ...identity,
+        name,
+        dtype,
+        shape: [...shape],
+        rows,
+        rowLength,
+        bytes,
+        shards,
       };
-      await Promise.all(Array.from({ length: Math.min(PARALLEL_SHARDS, shards.length) }, worker));
-      const stored: ClusterDataset = { version: 1, ...dataset, shards };
-      await this.meta.put(dataset.id, JSON.stringify(stored));
+      metaWritten = true;
+      await this.meta.put(identity.id, JSON.stringify(stored));
       return stored;
     } catch (err) {
-      await Promise.allSettled(written.map((name) => this.objects.delete(name)));
+      // A put that timed out may still have been stored.
+      if (metaWritten) await this.meta.delete(identity.id).catch(() => {});
+      await sink.abort();
       throw err;
     }
+  }
+
+  /** An array already in memory, stored as an upload of it would be. */
+  async put(dataset: NewClusterDataset, data: SharedArray, budget = UNCOUNTED): Promise<ClusterDataset> {
+    const rowBytes = dataset.rows === 0 ? 0 : dataset.bytes / dataset.rows;
+    return this.upload(dataset, budget, async (sink) => {
+      sink.begin({ rows: dataset.rows, rowBytes });
+      for (const slice of arraySlices(data, PUT_SLICE)) await writeAll(sink, slice);
+      return dataset;
+    });
   }
 
   async get(id: string): Promise<ClusterDataset | undefined> {

@@ -31,15 +31,22 @@ export interface ShardRequest {
  * One request per shard, all at once; the answers in shard order. A shard whose request times out,
  * finds no owner or gets an error is asked again (a dead owner's subscription is gone, so the
  * retry reaches another replica). If any shard fails every attempt, the whole call fails naming
- * it: never a partial result.
+ * it: never a partial result. `answered` hears of each request's position as its answer comes.
  */
 export async function gather(
   nc: NatsConnection,
   datasetId: string,
   requests: readonly ShardRequest[],
   opts: GatherOptions,
+  answered: (position: number) => void = () => {},
 ): Promise<Uint8Array[]> {
-  return Promise.all(requests.map(({ index, payload }) => ask(nc, datasetId, index, payload, opts)));
+  return Promise.all(
+    requests.map(async ({ index, payload }, position) => {
+      const reply = await ask(nc, datasetId, index, payload, opts);
+      answered(position);
+      return reply;
+    }),
+  );
 }
 
 async function ask(

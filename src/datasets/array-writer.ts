@@ -4,6 +4,11 @@ import { arraySlices, type SharedArray } from './shared-array.js';
 /** Largest range byte-swapped at once: a view can be no longer than 4 GiB. */
 const SWAP_SLICE = 1 << 30;
 
+/** Whether Fortran-order data of this shape lies in another order than C's: more than one axis past 1. */
+export function scattersFortran(shape: readonly number[]): boolean {
+  return shape.filter((d) => d > 1).length > 1;
+}
+
 /**
  * Writes an array's bytes, as they arrive in chunks, into its shared segments in little-endian C
  * order. The common case (little-endian, C order) is one copy per chunk (two where a chunk spans a
@@ -27,7 +32,7 @@ export class ArrayWriter {
     this.#itemsize = itemsize;
     this.#bigEndian = bigEndian && itemsize > 1;
     this.#scatter =
-      fortranShape !== undefined && fortranShape.filter((d) => d > 1).length > 1
+      fortranShape !== undefined && scattersFortran(fortranShape)
         ? new FortranScatter(target, itemsize, this.#bigEndian, fortranShape)
         : undefined;
   }

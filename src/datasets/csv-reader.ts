@@ -2,10 +2,13 @@ import { CsvError, Parser } from 'csv-parse';
 import { InvalidDatasetRequest } from '../errors.js';
 import { Yielder } from '../event-loop.js';
 import type { MemoryBudget } from '../memory.js';
+import type { ArraySink, StreamedArray } from './array-sink.js';
 import type { DType } from './dtypes.js';
 import { GrowingArray } from './growing-array.js';
+import { SinkValues } from './sink-values.js';
 import type { FilledArray } from './store.js';
 import { TEXT_LIMITS } from './text-limits.js';
+import type { ValueTarget } from './value-target.js';
 import type { Scalar } from './values.js';
 
 const NON_FINITE: Record<string, number> = {
@@ -59,7 +62,44 @@ export async function readCsvStream(
   dtype: DType,
   segmentLimit?: number,
 ): Promise<FilledArray> {
-  const csv = new CsvRows(new GrowingArray(dtype, budget, segmentLimit));
+  const values = new GrowingArray(dtype, budget, segmentLimit);
+  const yielder = new Yielder();
+  const shape = await parseCsv(body, values, () => yielder.maybeYield());
+  try {
+    return values.finish(shape);
+  } catch (err) {
+    values.discard();
+    throw err;
+  }
+}
+
+/** CSV into a sink, as its rows arrive: the row length is known from the first data row. */
+export async function streamCsv(
+  body: AsyncIterable<Uint8Array>,
+  sink: ArraySink,
+  dtype: DType,
+): Promise<StreamedArray> {
+  const values = new SinkValues(dtype, sink);
+  const yielder = new Yielder();
+  const shape = await parseCsv(body, values, async () => {
+    values.flush();
+    await sink.ready();
+    await yielder.maybeYield();
+  });
+  values.flush();
+  return { dtype, shape };
+}
+
+/**
+ * Parses the body into `values` a piece at a time, awaiting `between` after each piece, and gives
+ * the shape; the values are discarded when it throws.
+ */
+async function parseCsv(
+  body: AsyncIterable<Uint8Array>,
+  values: ValueTarget,
+  between: () => Promise<void>,
+): Promise<number[]> {
+  const csv = new CsvRows(values);
   const parser = (
     new Parser({
       bom: true,
@@ -68,7 +108,6 @@ export async function readCsvStream(
       max_record_size: TEXT_LIMITS.line,
     }) as unknown as { api: PushParser }
   ).api;
-  const yielder = new Yielder();
   const onRecord = (record: string[]) => csv.record(record);
   const noop = () => {};
   try {
@@ -76,20 +115,20 @@ export async function readCsvStream(
       for (let at = 0; at < chunk.length; at += PIECE) {
         const problem = parser.parse(chunk.subarray(at, at + PIECE), false, onRecord, noop);
         csv.check(problem);
-        await yielder.maybeYield();
+        await between();
       }
     }
     csv.check(parser.parse(undefined, true, onRecord, noop));
-    return csv.finish();
+    return csv.shape();
   } catch (err) {
-    csv.discard();
+    values.discard();
     throw err;
   }
 }
 
 /** The rows as csv-parse hands them over, checked and stored. */
 class CsvRows {
-  readonly #values: GrowingArray;
+  readonly #values: ValueTarget;
   #line = 0;
   #columns = 0;
   #header: string[] | undefined;
@@ -98,7 +137,7 @@ class CsvRows {
   #error: unknown;
   readonly #where = (index: number) => `CSV line ${this.#line}, column ${(index % this.#columns) + 1}`;
 
-  constructor(values: GrowingArray) {
+  constructor(values: ValueTarget) {
     this.#values = values;
   }
 
@@ -119,7 +158,7 @@ class CsvRows {
     }
   }
 
-  finish(): FilledArray {
+  shape(): number[] {
     if (this.#columns === 0) {
       throw new InvalidDatasetRequest(
         this.#header === undefined
@@ -127,11 +166,7 @@ class CsvRows {
           : `the CSV body has no data rows: line 1 ("${this.#header.join(',').slice(0, 80)}") has no numeric field, and a header is only taken as one when a data line follows it`,
       );
     }
-    return this.#values.finish([this.#values.length / this.#columns, this.#columns]);
-  }
-
-  discard(): void {
-    this.#values.discard();
+    return [this.#values.length / this.#columns, this.#columns];
   }
 
   #take(record: string[]): void {
@@ -149,8 +184,10 @@ class CsvRows {
       this.#header = record;
       return;
     }
-    if (this.#columns === 0) this.#columns = record.length;
-    else if (record.length !== this.#columns) {
+    if (this.#columns === 0) {
+      this.#columns = record.length;
+      this.#values.rowLength?.(this.#columns);
+    } else if (record.length !== this.#columns) {
       throw new InvalidDatasetRequest(
         `CSV line ${line} has ${record.length} columns but the first data row has ${this.#columns}; rows must not be ragged`,
       );

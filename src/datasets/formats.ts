@@ -2,12 +2,13 @@ import type { Readable } from 'node:stream';
 import type { MultipartFile, MultipartValue } from '@fastify/multipart';
 import { InvalidDatasetRequest } from '../errors.js';
 import type { MemoryBudget } from '../memory.js';
-import { readCsvStream } from './csv-reader.js';
+import type { ArraySink, StreamedArray } from './array-sink.js';
+import { readCsvStream, streamCsv } from './csv-reader.js';
 import { type DType, isDType, SUPPORTED_DTYPES_TEXT } from './dtypes.js';
-import { readNpyStream, readRawStream } from './ingest.js';
-import { readJsonStream } from './json-reader.js';
+import { readNpyStream, readRawStream, streamNpy, streamRaw } from './ingest.js';
+import { readJsonStream, streamJson } from './json-reader.js';
 import { NPY_MEDIA_TYPE, UPLOAD_MEDIA_TYPES } from './media-types.js';
-import { readMultipart } from './multipart-reader.js';
+import { readForm, readMultipart } from './multipart-reader.js';
 import { startsWithMagic } from './npy.js';
 import type { FilledArray } from './store.js';
 
@@ -42,6 +43,12 @@ export interface Uploaded {
   readonly name?: string;
 }
 
+/** An upload handed to a sink as it arrived: what it said of its array once it ended. */
+export interface Streamed extends StreamedArray {
+  readonly format: IngestFormat;
+  readonly name?: string;
+}
+
 export interface UploadFormat {
   readonly contentTypes: readonly string[];
   /** The query parameters the format reads besides `name`; any other one is refused, not ignored. */
@@ -49,6 +56,8 @@ export interface UploadFormat {
   /** Text bodies are limited by ROWPOOL_TEXT_BODY_LIMIT; binary ones by their declared size. */
   readonly text: boolean;
   readonly read: (source: UploadSource) => Promise<Uploaded>;
+  /** The same body handed to a sink as it arrives, never held whole (bar Fortran-order .npy). */
+  readonly stream: (source: UploadSource, sink: ArraySink) => Promise<Streamed>;
   /** The OpenAPI media type object for each content type (JSON's schema comes from the route). */
   readonly media: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
@@ -69,6 +78,10 @@ export const UPLOAD_FORMATS: readonly UploadFormat[] = [
       filled: await readNpyStream(s.body, s.budget, s.contentLength, s.segmentLimit),
       format: 'npy',
     }),
+    stream: async (s, sink) => ({
+      ...(await streamNpy(s.body, sink, s.budget, s.contentLength)),
+      format: 'npy',
+    }),
     media: {
       [NPY_MEDIA_TYPE]: {
         schema: {
@@ -84,6 +97,7 @@ export const UPLOAD_FORMATS: readonly UploadFormat[] = [
     queryParams: ['dtype', 'shape'],
     text: false,
     read: readOctetStream,
+    stream: streamOctetStream,
     media: {
       'application/octet-stream': {
         schema: {
@@ -99,6 +113,16 @@ export const UPLOAD_FORMATS: readonly UploadFormat[] = [
     queryParams: [],
     text: false,
     read: async (s) => ({ ...(await readMultipart(s.parts(), s.guard, s.budget)), format: 'multipart' }),
+    stream: async (s, sink) => {
+      // The sink's owner cleans up after a failed upload, so a refused part has nothing to give back.
+      const { file, name } = await readForm(
+        s.parts(),
+        s.guard,
+        (body) => streamNpy(body, sink, s.budget),
+        () => {},
+      );
+      return { ...file, name, format: 'multipart' };
+    },
     media: {
       'multipart/form-data': {
         schema: {
@@ -123,6 +147,10 @@ export const UPLOAD_FORMATS: readonly UploadFormat[] = [
       filled: await readCsvStream(s.body, s.budget, dtypeParam(s.query.dtype, 'float64'), s.segmentLimit),
       format: 'csv',
     }),
+    stream: async (s, sink) => ({
+      ...(await streamCsv(s.body, sink, dtypeParam(s.query.dtype, 'float64'))),
+      format: 'csv',
+    }),
     media: {
       'text/csv': {
         schema: {
@@ -142,6 +170,15 @@ export const UPLOAD_FORMATS: readonly UploadFormat[] = [
     read: async (s) => ({
       ...(await readJsonStream(
         s.body,
+        s.budget,
+        s.query.dtype === undefined ? undefined : dtypeParam(s.query.dtype),
+      )),
+      format: 'json',
+    }),
+    stream: async (s, sink) => ({
+      ...(await streamJson(
+        s.body,
+        sink,
         s.budget,
         s.query.dtype === undefined ? undefined : dtypeParam(s.query.dtype),
       )),
@@ -212,13 +249,34 @@ function shapeParam(text: string | undefined): number[] {
 
 /** Raw bytes when the query gives a dtype or shape, else an .npy file recognised by its magic. */
 async function readOctetStream(s: UploadSource): Promise<Uploaded> {
-  if (s.query.dtype !== undefined || s.query.shape !== undefined) {
-    const dtype = dtypeParam(s.query.dtype);
-    const shape = shapeParam(s.query.shape);
+  const body = await octetBody(s);
+  if (body.raw !== undefined) {
+    const { dtype, shape } = body.raw;
     return {
       filled: await readRawStream(s.body, s.budget, dtype, shape, s.contentLength, s.segmentLimit),
       format: 'raw',
     };
+  }
+  return { filled: await readNpyStream(body.npy, s.budget, s.contentLength, s.segmentLimit), format: 'npy' };
+}
+
+async function streamOctetStream(s: UploadSource, sink: ArraySink): Promise<Streamed> {
+  const body = await octetBody(s);
+  if (body.raw !== undefined) {
+    const { dtype, shape } = body.raw;
+    return { ...(await streamRaw(s.body, sink, dtype, shape, s.contentLength)), format: 'raw' };
+  }
+  return { ...(await streamNpy(body.npy, sink, s.budget, s.contentLength)), format: 'npy' };
+}
+
+type OctetBody =
+  | { readonly raw: { readonly dtype: DType; readonly shape: number[] }; readonly npy?: undefined }
+  | { readonly raw?: undefined; readonly npy: AsyncIterable<Uint8Array> };
+
+/** What an octet-stream body holds: raw bytes the query describes, or an .npy file. */
+async function octetBody(s: UploadSource): Promise<OctetBody> {
+  if (s.query.dtype !== undefined || s.query.shape !== undefined) {
+    return { raw: { dtype: dtypeParam(s.query.dtype), shape: shapeParam(s.query.shape) } };
   }
   const [head, stream] = await peek(s.body);
   if (!startsWithMagic(head) && head.length >= 6) {
@@ -226,7 +284,7 @@ async function readOctetStream(s: UploadSource): Promise<Uploaded> {
       'an application/octet-stream body must be an .npy file (starting with \\x93NUMPY) or raw bytes with the dtype and shape query parameters',
     );
   }
-  return { filled: await readNpyStream(stream, s.budget, s.contentLength, s.segmentLimit), format: 'npy' };
+  return { npy: stream };
 }
 
 /** Reads the first chunk of a stream and hands back a stream that still yields it. */

@@ -1,9 +1,10 @@
 import { BodySizeMismatch, InvalidNpy } from '../errors.js';
 import type { MemoryBudget } from '../memory.js';
-import { ArrayWriter } from './array-writer.js';
+import { type ArrayLayout, type ArraySink, type StreamedArray, writeAll } from './array-sink.js';
+import { ArrayWriter, scattersFortran } from './array-writer.js';
 import { DTYPE_INFO, type DType, elementCount } from './dtypes.js';
 import { npyDataOffset, npyDeclaredBytes, parseNpyHeader } from './npy.js';
-import { allocateSharedArray, MAX_SEGMENT_BYTES, type SharedArray } from './shared-array.js';
+import { allocateSharedArray, arraySlices, MAX_SEGMENT_BYTES, type SharedArray } from './shared-array.js';
 import type { FilledArray } from './store.js';
 
 /**
@@ -21,16 +22,7 @@ export async function readNpyStream(
   segmentLimit = MAX_SEGMENT_BYTES,
 ): Promise<FilledArray> {
   const chunks = body[Symbol.asyncIterator]();
-  let prefix: Buffer = Buffer.alloc(0);
-  let dataOffset: number | undefined;
-  while (dataOffset === undefined || prefix.length < dataOffset) {
-    const next = await chunks.next();
-    if (next.done) {
-      throw new InvalidNpy(prefix.length === 0 ? 'the body is empty' : 'the body ends inside the header');
-    }
-    prefix = Buffer.concat([prefix, next.value]);
-    dataOffset ??= npyDataOffset(prefix);
-  }
+  const prefix = await readNpyPrefix(chunks);
   const declared = npyDeclaredBytes(prefix);
   if (declared !== undefined) budget.assertCouldFit(declared);
   const header = parseNpyHeader(prefix);
@@ -51,6 +43,115 @@ export async function readNpyStream(
   } catch (err) {
     reservation.release();
     throw err;
+  }
+}
+
+/** The body's first chunks, up to at least the end of the .npy header. */
+async function readNpyPrefix(chunks: AsyncIterator<Uint8Array>): Promise<Buffer> {
+  let prefix: Buffer = Buffer.alloc(0);
+  let dataOffset: number | undefined;
+  while (dataOffset === undefined || prefix.length < dataOffset) {
+    const next = await chunks.next();
+    if (next.done) {
+      throw new InvalidNpy(prefix.length === 0 ? 'the body is empty' : 'the body ends inside the header');
+    }
+    prefix = Buffer.concat([prefix, next.value]);
+    dataOffset ??= npyDataOffset(prefix);
+  }
+  return prefix;
+}
+
+/**
+ * An .npy body into a sink as it arrives, a chunk at a time. Fortran-order data reaches its C-order
+ * place only once all of it has arrived, so that alone is read whole first (counted like any upload).
+ */
+export async function streamNpy(
+  body: AsyncIterable<Uint8Array>,
+  sink: ArraySink,
+  budget: MemoryBudget,
+  contentLength?: number,
+): Promise<StreamedArray> {
+  const chunks = body[Symbol.asyncIterator]();
+  const prefix = await readNpyPrefix(chunks);
+  const header = parseNpyHeader(prefix);
+  const { dtype, shape } = header;
+  const itemsize = DTYPE_INFO[dtype].itemsize;
+  const bytes = elementCount(shape) * itemsize;
+  checkLength(contentLength, header.dataOffset + bytes, "the header's dtype and shape");
+  if (header.fortranOrder && scattersFortran(shape)) {
+    const array = await readNpyStream(replay(prefix, chunks), budget, contentLength);
+    try {
+      sink.begin(layoutOf(dtype, shape));
+      for (const slice of arraySlices(array, STREAM_SLICE)) await writeAll(sink, slice);
+    } finally {
+      array.reservation.release();
+    }
+    return { dtype, shape };
+  }
+  sink.begin({ ...layoutOf(dtype, shape), swapItemsize: header.bigEndian ? itemsize : undefined });
+  await drainIntoSink(prefix.subarray(header.dataOffset), chunks, sink, bytes);
+  return { dtype, shape };
+}
+
+/** Raw little-endian C-order bytes into a sink as they arrive. */
+export async function streamRaw(
+  body: AsyncIterable<Uint8Array>,
+  sink: ArraySink,
+  dtype: DType,
+  shape: readonly number[],
+  contentLength?: number,
+): Promise<StreamedArray> {
+  const bytes = elementCount(shape) * DTYPE_INFO[dtype].itemsize;
+  checkLength(contentLength, bytes, `dtype ${dtype} and shape (${shape.join(', ')})`);
+  sink.begin(layoutOf(dtype, shape));
+  await drainIntoSink(new Uint8Array(0), body[Symbol.asyncIterator](), sink, bytes);
+  return { dtype, shape };
+}
+
+/** Largest piece of an array held whole handed to a sink at once. */
+const STREAM_SLICE = 4 * 2 ** 20;
+
+function layoutOf(dtype: DType, shape: readonly number[]): ArrayLayout {
+  return {
+    rows: shape.length === 0 ? 1 : shape[0],
+    rowBytes: elementCount(shape.slice(1)) * DTYPE_INFO[dtype].itemsize,
+  };
+}
+
+/** The chunks again, the prefix already read from them first. */
+async function* replay(prefix: Uint8Array, chunks: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield prefix;
+  for (;;) {
+    const next = await chunks.next();
+    if (next.done) return;
+    yield next.value;
+  }
+}
+
+/** Exactly `total` data bytes, `first` and then the chunks, each chunk awaited into the sink. */
+async function drainIntoSink(
+  first: Uint8Array,
+  chunks: AsyncIterator<Uint8Array>,
+  sink: ArraySink,
+  total: number,
+): Promise<void> {
+  let received = 0;
+  for (let chunk = first; ; ) {
+    if (received + chunk.length > total) {
+      throw new BodySizeMismatch(
+        `the body holds more bytes than the declared dtype and shape need (${total} data bytes): trailing bytes`,
+      );
+    }
+    await writeAll(sink, chunk);
+    received += chunk.length;
+    const next = await chunks.next();
+    if (next.done) break;
+    chunk = next.value;
+  }
+  if (received !== total) {
+    throw new BodySizeMismatch(
+      `the body is truncated: the dtype and shape need ${total} data bytes but ${received} arrived`,
+    );
   }
 }
 

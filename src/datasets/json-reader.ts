@@ -1,11 +1,14 @@
 import { InvalidDatasetRequest } from '../errors.js';
 import { Yielder } from '../event-loop.js';
 import type { MemoryBudget } from '../memory.js';
+import type { ArraySink, StreamedArray } from './array-sink.js';
 import { type DType, isDType, SUPPORTED_DTYPES_TEXT } from './dtypes.js';
 import { GrowingArray } from './growing-array.js';
 import { JsonDataShape } from './json-shape.js';
+import { SinkValues } from './sink-values.js';
 import type { FilledArray } from './store.js';
 import { MAX_NAME_LENGTH, TEXT_LIMITS } from './text-limits.js';
+import type { ValueTarget } from './value-target.js';
 import type { Scalar } from './values.js';
 
 /*
@@ -36,6 +39,10 @@ export interface JsonUploaded {
   readonly name: string | undefined;
 }
 
+export interface JsonStreamed extends StreamedArray {
+  readonly name: string | undefined;
+}
+
 type Field = 'dtype' | 'name';
 type Mode =
   | 'start' // before the body's '{'
@@ -57,7 +64,8 @@ type Mode =
  * The JSON upload body `{"data": nested lists, "dtype"?, "name"?}`, read as it arrives by a small
  * state machine: no tree is ever built, numbers go straight into shared memory, and every token
  * (key, string, number, nesting depth) has a stated maximum, so no body can exhaust the heap or the
- * stack. Values that come before "dtype" are held as float64 and converted when the body ends.
+ * stack. Values that come before "dtype" are held as float64 and converted when the body ends;
+ * values handed to a sink as they arrive cannot be, so then a late "dtype" must be float64.
  */
 export class JsonUploadReader {
   readonly #budget: MemoryBudget;
@@ -72,17 +80,21 @@ export class JsonUploadReader {
   #seen = new Set<string>();
   #dtype: DType | undefined;
   #name: string | undefined;
-  #values: GrowingArray | undefined;
+  #values: ValueTarget | undefined;
+  #rowLengthTold = false;
   #shape: JsonDataShape | undefined;
   #offset = 0;
   readonly #describe = (index: number) => (this.#shape as JsonDataShape).describe(index);
 
   /** The dtype query parameter: the dtype when the body gives none. */
   readonly #queryDtype: DType | undefined;
+  /** Where values go when they are not held in shared memory here. */
+  readonly #target: ((dtype: DType) => ValueTarget) | undefined;
 
-  constructor(budget: MemoryBudget, queryDtype?: DType) {
+  constructor(budget: MemoryBudget, queryDtype?: DType, target?: (dtype: DType) => ValueTarget) {
     this.#budget = budget;
     this.#queryDtype = queryDtype;
+    this.#target = target;
   }
 
   write(text: string): void {
@@ -110,16 +122,16 @@ export class JsonUploadReader {
     }
   }
 
+  /** The shape, dtype and name once the whole body has been written to the target. */
+  endStreamed(): JsonStreamed {
+    const shape = this.#close();
+    return { shape, dtype: (this.#values as ValueTarget).dtype, name: this.#name };
+  }
+
   /** The stored dataset and its name, once the whole body has been written. */
   end(): JsonUploaded {
-    if (this.#mode === 'number' || this.#mode === 'word') this.#endToken();
-    if (this.#mode === 'start') throw this.#fail('the JSON body is empty');
-    if (this.#mode !== 'done') throw this.#fail('the JSON body ends before its closing }');
-    if (this.#shape === undefined || this.#values === undefined) {
-      throw new InvalidDatasetRequest("body must have required property 'data'");
-    }
-    const shape = this.#shape.final();
-    let values = this.#values;
+    const shape = this.#close();
+    let values = this.#values as GrowingArray;
     const dtype = this.#dtype ?? this.#queryDtype ?? 'float64';
     if (values.dtype !== dtype) {
       values.trimReservation();
@@ -137,6 +149,25 @@ export class JsonUploadReader {
 
   discard(): void {
     this.#values?.discard();
+  }
+
+  #close(): number[] {
+    if (this.#mode === 'number' || this.#mode === 'word') this.#endToken();
+    if (this.#mode === 'start') throw this.#fail('the JSON body is empty');
+    if (this.#mode !== 'done') throw this.#fail('the JSON body ends before its closing }');
+    if (this.#shape === undefined || this.#values === undefined) {
+      throw new InvalidDatasetRequest("body must have required property 'data'");
+    }
+    return this.#shape.final();
+  }
+
+  /** Tells the target the row length as soon as the first row has closed (or the data is 1-D). */
+  #tellRowLength(shape: JsonDataShape): void {
+    if (this.#rowLengthTold) return;
+    const elements = shape.rowLength();
+    if (elements === undefined) return;
+    this.#rowLengthTold = true;
+    this.#values?.rowLength?.(elements);
   }
 
   #structural(ch: string): void {
@@ -192,7 +223,8 @@ export class JsonUploadReader {
     if (key === 'data') {
       if (ch !== '[') throw new InvalidDatasetRequest('"data" must be a list (nested lists for 2-D and up)');
       this.#shape = new JsonDataShape(TEXT_LIMITS.depth);
-      this.#values = new GrowingArray(this.#dtype ?? this.#queryDtype ?? 'float64', this.#budget);
+      const dtype = this.#dtype ?? this.#queryDtype ?? 'float64';
+      this.#values = this.#target?.(dtype) ?? new GrowingArray(dtype, this.#budget);
       this.#shape.open();
       this.#mode = 'data-value-or-end';
       return;
@@ -223,6 +255,7 @@ export class JsonUploadReader {
   #closeList(): void {
     const shape = this.#shape as JsonDataShape;
     const closedAll = shape.close();
+    this.#tellRowLength(shape);
     this.#mode = closedAll ? 'after-value' : 'data-after';
   }
 
@@ -231,7 +264,8 @@ export class JsonUploadReader {
     if (value === undefined)
       throw new InvalidDatasetRequest(`${shape.nextHere()} is ${text}; ${ELEMENT_RULE}`);
     shape.leaf();
-    (this.#values as GrowingArray).push(value, this.#describe);
+    this.#tellRowLength(shape);
+    (this.#values as ValueTarget).push(value, this.#describe);
     this.#mode = 'data-after';
   }
 
@@ -328,6 +362,11 @@ export class JsonUploadReader {
           `the dtype query parameter says ${this.#queryDtype} but the body's "dtype" says ${value}; give one of them`,
         );
       }
+      if (this.#target !== undefined && this.#values !== undefined && this.#values.dtype !== value) {
+        throw new InvalidDatasetRequest(
+          `"dtype" comes after "data", whose values were already stored as ${this.#values.dtype} as they arrived; give the dtype before "data" or as the dtype query parameter`,
+        );
+      }
       this.#dtype = value;
     } else {
       this.#name = value;
@@ -388,4 +427,37 @@ export async function readJsonStream(
     reader.discard();
     throw err;
   }
+}
+
+/** Characters of a JSON body parsed between waits for the sink. */
+const TEXT_PIECE = 16 * 1024;
+
+/** Reads a JSON upload into a sink as it arrives: the row length is known once the first row closes. */
+export async function streamJson(
+  body: AsyncIterable<Uint8Array>,
+  sink: ArraySink,
+  budget: MemoryBudget,
+  queryDtype?: DType,
+): Promise<JsonStreamed> {
+  let values: SinkValues | undefined;
+  const reader = new JsonUploadReader(budget, queryDtype, (dtype) => {
+    values = new SinkValues(dtype, sink);
+    return values;
+  });
+  const decoder = new TextDecoder('utf-8');
+  const yielder = new Yielder();
+  for await (const chunk of body) {
+    // A piece of text at a time, so the values it holds reach the sink before more are parsed.
+    const text = decoder.decode(chunk, { stream: true });
+    for (let at = 0; at < text.length; at += TEXT_PIECE) {
+      reader.write(text.slice(at, at + TEXT_PIECE));
+      values?.flush();
+      await sink.ready();
+      await yielder.maybeYield();
+    }
+  }
+  reader.write(decoder.decode());
+  const streamed = reader.endStreamed();
+  values?.flush();
+  return streamed;
 }

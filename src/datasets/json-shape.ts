@@ -68,6 +68,16 @@ export class JsonDataShape {
     return this.#dims.map((d) => d ?? 0);
   }
 
+  /** Elements in each row (data[i]), known once data[0] has closed, or at the first element of 1-D data. */
+  rowLength(): number | undefined {
+    const ndim = this.#ndim;
+    if (ndim === undefined) return undefined;
+    if (ndim > 1 && this.#dims[1] === undefined) return undefined;
+    let elements = 1;
+    for (let d = 1; d < ndim; d++) elements *= this.#dims[d] ?? 0;
+    return elements;
+  }
+
   /** Where flat element `index` came from, e.g. `data[1][0]`. */
   describe(index: number): string {
     const dims = this.final();

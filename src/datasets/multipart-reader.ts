@@ -15,7 +15,26 @@ export async function readMultipart(
   guard: (stream: Readable) => AsyncIterable<Uint8Array>,
   budget: MemoryBudget,
 ): Promise<{ filled: FilledArray; name: string | undefined }> {
-  let filled: FilledArray | undefined;
+  const { file, name } = await readForm(
+    parts,
+    guard,
+    (body) => readNpyStream(body, budget),
+    (filled) => filled.reservation.release(),
+  );
+  return { filled: file, name };
+}
+
+/**
+ * The form's parts in order: its .npy file read by `readFile`, its name checked. What `readFile`
+ * made is handed to `discard` when a later part is refused.
+ */
+export async function readForm<T>(
+  parts: AsyncIterable<MultipartFile | MultipartValue>,
+  guard: (stream: Readable) => AsyncIterable<Uint8Array>,
+  readFile: (body: AsyncIterable<Uint8Array>) => Promise<T>,
+  discard: (file: T) => void,
+): Promise<{ file: T; name: string | undefined }> {
+  let filled: T | undefined;
   let name: string | undefined;
   try {
     for await (const part of parts) {
@@ -36,11 +55,11 @@ export async function readMultipart(
           `unexpected file part "${part.fieldname}"; send one .npy file in the "file" field`,
         );
       } else {
-        filled = await readNpyStream(guard(part.file), budget);
+        filled = await readFile(guard(part.file));
       }
     }
   } catch (err) {
-    filled?.reservation.release();
+    if (filled !== undefined) discard(filled);
     const { code, statusCode } = err as { code?: string; statusCode?: number };
     if (FORM_LIMIT_CODES.has(code ?? '')) {
       throw new InvalidDatasetRequest(
@@ -55,5 +74,5 @@ export async function readMultipart(
   }
   if (filled === undefined)
     throw new InvalidDatasetRequest('the form has no "file" part holding an .npy file');
-  return { filled, name };
+  return { file: filled, name };
 }

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
@@ -6,27 +5,21 @@ import { Type } from 'typebox';
 import type { ClusterCatalog } from '../cluster/catalog.js';
 import { SUPPORTED_DTYPES_TEXT } from '../datasets/dtypes.js';
 import {
-  checkUploadQuery,
+  type IngestFormat,
   NPY_MEDIA_TYPE,
   STREAMED_CONTENT_TYPES,
   type Uploaded,
   type UploadQuery,
-  uploadFormatFor,
   uploadMediaEntries,
 } from '../datasets/formats.js';
 import { npyHeaderFor } from '../datasets/npy.js';
 import { arraySlices } from '../datasets/shared-array.js';
 import { type DatasetInfo, type DatasetStore, datasetInfo, newDatasetIdentity } from '../datasets/store.js';
-import {
-  BodyTooLarge,
-  InsufficientMemory,
-  InvalidNpy,
-  UnsupportedDtype,
-  UnsupportedMediaType,
-} from '../errors.js';
+import { InsufficientMemory, InvalidNpy, UnsupportedDtype, UnsupportedMediaType } from '../errors.js';
 import { sendCounted } from '../http/counted-send.js';
 import type { InFlightUploads } from '../http/in-flight-uploads.js';
-import { guardBody, type UploadPace } from '../http/upload-guard.js';
+import type { UploadPace } from '../http/upload-guard.js';
+import { uploadSource } from '../http/upload-source.js';
 import type { MemoryBudget } from '../memory.js';
 import type { Metrics } from '../metrics.js';
 import type { DurableDatasets } from '../persistence/durable-datasets.js';
@@ -69,11 +62,6 @@ export interface DatasetRoutesOptions {
 /** Largest slice of a dataset handed to the socket at once when downloading: views, never copies. */
 const DOWNLOAD_SLICE = 2 ** 20;
 
-function contentLength(request: FastifyRequest): number | undefined {
-  const header = request.headers['content-length'];
-  return header === undefined ? undefined : Number(header);
-}
-
 const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (app, opts) => {
   const { store, budget, metrics, uploads } = opts;
 
@@ -86,23 +74,25 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
   const compile = validators();
 
   async function ingest(request: FastifyRequest, query: UploadQuery, signal: AbortSignal): Promise<Uploaded> {
-    const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-    const format = uploadFormatFor(type);
-    if (format === undefined) throw new UnsupportedMediaType(type === '' ? '(none)' : type);
-    checkUploadQuery(format, type, query);
-    const length = contentLength(request);
-    const maxBytes = format.text ? opts.textBodyLimit : undefined;
-    if (maxBytes !== undefined && length !== undefined && length > maxBytes) throw new BodyTooLarge(maxBytes);
-    const guard = (stream: Readable) => guardBody(stream, { ...opts.uploadPace, maxBytes, signal });
-    return format.read({
-      body: guard(request.body as Readable),
-      contentLength: length,
-      query,
-      budget,
-      segmentLimit: opts.segmentLimit,
-      parts: () => request.parts(),
-      guard,
+    const { format, source } = uploadSource(request, query, signal, opts);
+    return format.read(source);
+  }
+
+  /** Streams the body into the cluster's shards as it arrives; the node never holds it whole. */
+  async function ingestToCluster(
+    cluster: ClusterCatalog,
+    request: FastifyRequest,
+    query: UploadQuery & { readonly name?: string },
+    signal: AbortSignal,
+  ): Promise<{ stored: DatasetInfo; format: IngestFormat }> {
+    let format: IngestFormat | undefined;
+    const stored = await cluster.upload(newDatasetIdentity(), async (sink) => {
+      const { format: reader, source } = uploadSource(request, query, signal, opts);
+      const streamed = await reader.stream(source, sink);
+      format = streamed.format;
+      return { ...streamed, name: streamed.name ?? query.name ?? null };
     });
+    return { stored, format: format as IngestFormat };
   }
 
   app.post(
@@ -159,6 +149,21 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
     },
     async (request, reply) => {
       const upload = uploads.begin();
+      if (opts.cluster !== undefined) {
+        let stored: DatasetInfo;
+        let format: IngestFormat;
+        try {
+          ({ stored, format } = await ingestToCluster(opts.cluster, request, request.query, upload.signal));
+        } finally {
+          upload.end();
+        }
+        metrics.ingestedBytes.inc({ format }, stored.bytes);
+        request.log.info(
+          { datasetId: stored.id, bytes: stored.bytes, format },
+          'dataset stored in the cluster',
+        );
+        return reply.code(201).header('location', `/v1/datasets/${stored.id}`).send(stored);
+      }
       let uploaded: Uploaded;
       try {
         uploaded = await ingest(request, request.query, upload.signal);
@@ -169,22 +174,6 @@ const datasetRoutes: FastifyPluginAsyncTypebox<DatasetRoutesOptions> = async (ap
       const { filled, format } = uploaded;
       const name = uploaded.name ?? request.query.name ?? null;
       const identity = newDatasetIdentity();
-      if (opts.cluster !== undefined) {
-        let stored: DatasetInfo;
-        try {
-          stored = await opts.cluster.put(identity, filled, name);
-        } finally {
-          // The owners load the shards from JetStream; this node only held the upload on its way.
-          filled.reservation.release();
-          upload.end();
-        }
-        metrics.ingestedBytes.inc({ format }, stored.bytes);
-        request.log.info(
-          { datasetId: stored.id, bytes: stored.bytes, format },
-          'dataset stored in the cluster',
-        );
-        return reply.code(201).header('location', `/v1/datasets/${stored.id}`).send(stored);
-      }
       let dataset: ReturnType<typeof store.add>;
       try {
         // Written while still counted as an upload in flight, so a shutdown waits for the write.

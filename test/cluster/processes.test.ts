@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UPLOAD_WINDOW } from '../../src/cluster/shard-upload.js';
 import { pairwiseSum } from '../../src/jobs/kernels/pairwise.js';
 import { npyFile } from '../helpers/npy.js';
 import { type NatsCluster, natsSkipReason, startNatsCluster } from './nats-server.js';
@@ -171,9 +172,9 @@ describe.skipIf(skip !== undefined)('three rowpool processes on a three-server N
       ROWPOOL_SHUTDOWN_GRACE: '2',
       ROWPOOL_MEMORY_LIMIT: memoryLimit,
     });
-    // No node can hold the 8 MiB of both datasets, and B and C not even the 6 MiB one. A takes the
-    // uploads, and an upload passes whole through the memory of the node that takes it.
-    a = await RowpoolProcess.create('node-a', env('7.5MiB'));
+    // No node can hold the 6 MiB dataset, not even A, which takes the uploads: it cuts them into
+    // shards as they arrive and holds only the few in flight.
+    a = await RowpoolProcess.create('node-a', env('5.5MiB'));
     b = await RowpoolProcess.create('node-b', env('5.5MiB'));
     c = await RowpoolProcess.create('node-c', env('5.5MiB'));
     // A creates the buckets; three nodes creating the same three-replica streams at once can take
@@ -187,10 +188,23 @@ describe.skipIf(skip !== undefined)('three rowpool processes on a three-server N
     await nats?.stop();
   });
 
-  it('uploads through A in shards held across the nodes; sum and top-k through B equal NumPy', async () => {
+  it('uploads through A, whose limit is below the dataset, in shards held across the nodes; sum and top-k through B equal NumPy', async () => {
     let t0 = performance.now();
-    bigId = await upload(a, big, 'big');
+    let peak = 0;
+    let uploading = true;
+    const watch = (async () => {
+      while (uploading) {
+        peak = Math.max(peak, (await a.json<Listing>('/v1/datasets')).body.memory.usedBytes);
+        await sleep(5);
+      }
+    })();
+    bigId = await upload(a, big, 'big').finally(() => {
+      uploading = false;
+    });
     const uploadMs = since(t0);
+    await watch;
+    // What A held while the upload streamed through it: the shards in flight and the one filling.
+    expect(peak).toBeLessThanOrEqual((UPLOAD_WINDOW + 1) * SHARD_BYTES);
     for (const node of all()) {
       const listing = await node.json<Listing>('/v1/datasets');
       expect(listing.body.datasets.map((d) => [d.id, d.shape])).toEqual([[bigId, [big.rows, COLUMNS]]]);
@@ -201,7 +215,7 @@ describe.skipIf(skip !== undefined)('three rowpool processes on a three-server N
       expect(await node.metric('rowpool_cluster_shards_owned')).toBeGreaterThan(0);
       expect((await node.json<Listing>('/v1/datasets')).body.memory.usedBytes).toBeLessThan(big.body.length);
     }
-    for (const node of [b, c]) {
+    for (const node of all()) {
       expect((await node.json<Listing>('/v1/datasets')).body.memory.limitBytes).toBeLessThan(big.body.length);
     }
 
@@ -214,7 +228,7 @@ describe.skipIf(skip !== undefined)('three rowpool processes on a three-server N
     const top = await run(b, bigId, { op: 'sum', top: { k: 7, largest: true } });
     expect(await result(b, top)).toMatchObject(largest(big.sums, 7));
     console.log(
-      `6 MiB in ${big.shards} shards uploaded via A in ${uploadMs} ms, loaded by the owners in ${loadMs} ms; ` +
+      `6 MiB in ${big.shards} shards uploaded via A in ${uploadMs} ms (A held at most ${(peak / 2 ** 20).toFixed(2)} MiB), loaded by the owners in ${loadMs} ms; ` +
         `a sum over it via B: ${sumMs} ms`,
     );
   }, 60_000);
