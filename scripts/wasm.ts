@@ -55,6 +55,8 @@ interface ElementType {
   readonly shift: number;
   /** Locals the block load uses besides $x0..$x3. */
   readonly locals: string;
+  /** Statements run once per call before the first block, e.g. to set constants. */
+  readonly setup?: string;
   /** Statements that set $x0..$x3 from the 8 elements at $p. */
   readonly block: string;
   /** An f64 expression for the element at $p. */
@@ -77,35 +79,54 @@ function fromI32Lanes(convert: string, registers: readonly string[]): string {
     .join('\n');
 }
 
+const i16x8 = (value: string): string => `(v128.const i16x8 ${Array(8).fill(value).join(' ')})`;
+
 /**
- * float16 bits (zero-extended in the i32 lanes of $h) to float32 in $o, exactly: the exponent is
- * rebiased in place, infinities and NaNs get the float32 all-ones exponent, and subnormals are
- * made normal by adding an implicit bit worth 2^-14 and then subtracting 2^-14 in float32, which
- * is exact. No float32 subnormal is ever formed, so no operation takes the slow denormal path.
+ * float16 to float32, after F. Giesen's half_to_float_SSE2, 8 at a time: the exponent and mantissa
+ * shifted into float32 position and multiplied by 2^112 rebias a normal exactly and renormalise a
+ * subnormal exactly (its product is a normal float32); the sign, and the all-ones exponent of an
+ * infinity or NaN (whose mantissa, the payload, the shift already put in place), are ORed in as
+ * the high 16 bits of each float32, worked out for all 8 lanes at once in i16 lanes.
+ *
+ * V8 builds every v128.const afresh at each use, with several instructions, and does not hoist one
+ * out of a loop: the constants live in locals that are set once per call, which V8 keeps in
+ * registers.
  */
-const HALF_TO_FLOAT = [
-  `(local.set $o (i32x4.shl (v128.and (local.get $h) ${i32x4('0x7fff')}) (i32.const 13)))`,
-  `(local.set $e (v128.and (local.get $o) ${i32x4('0x0f800000')}))`,
-  `(local.set $o (i32x4.add (local.get $o) ${i32x4('0x38000000')}))`,
-  `(local.set $o (i32x4.add (local.get $o)
-  (v128.and (i32x4.eq (local.get $e) ${i32x4('0x0f800000')}) ${i32x4('0x38000000')})))`,
-  `(local.set $e (i32x4.eq (local.get $e) ${i32x4('0')}))`,
-  `(local.set $o (f32x4.sub
-  (i32x4.add (local.get $o) (v128.and (local.get $e) ${i32x4('0x00800000')}))
-  (v128.and (local.get $e) ${i32x4('0x38800000')})))`,
-  `(local.set $o (v128.or (local.get $o)
-  (i32x4.shl (v128.and (local.get $h) ${i32x4('0x8000')}) (i32.const 16))))`,
-].join('\n');
+const HALF_CONSTANTS: readonly (readonly [string, string])[] = [
+  ['$expMant', i16x8('0x7fff')],
+  ['$finiteMax', i16x8('0x7bff')],
+  ['$infNanExp', i16x8('0x7f80')],
+  // (254 - 15) << 23: 2^112 as float32 bits.
+  ['$scale', i32x4('0x77800000')],
+  ['$zero', i32x4('0')],
+];
+
+const HALF_SETUP = HALF_CONSTANTS.map(([name, value]) => `(local.set ${name} ${value})`).join('\n');
+
+/** i16 lanes 0-3 (or 4-7) of $a and $b interleaved: $b's 16 bits above $a's in each i32 lane. */
+const INTERLEAVE_LOW = 'i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23';
+const INTERLEAVE_HIGH = 'i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31';
 
 function halfBlock(): string {
-  return [0, 1]
-    .flatMap((i) => [
-      `(local.set $h (v128.load16x4_u offset=${8 * i} align=2 (local.get $p)))`,
-      HALF_TO_FLOAT,
+  const half = (i: number): string => {
+    const [extend, interleave] = i === 0 ? ['low', INTERLEAVE_LOW] : ['high', INTERLEAVE_HIGH];
+    return [
+      `(local.set $o (v128.or
+  (f32x4.mul (i32x4.shl (i32x4.extend_${extend}_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
+  (${interleave} (local.get $zero) (local.get $h))))`,
       setX(2 * i, '(f64x2.promote_low_f32x4 (local.get $o))'),
       setX(2 * i + 1, `(f64x2.promote_low_f32x4 (${HIGH_HALF} (local.get $o) (local.get $o)))`),
-    ])
-    .join('\n');
+    ].join('\n');
+  };
+  return [
+    '(local.set $h (v128.load align=2 (local.get $p)))',
+    '(local.set $e (v128.and (local.get $h) (local.get $expMant)))',
+    `(local.set $h (v128.or
+  (v128.xor (local.get $h) (local.get $e))
+  (v128.and (i16x8.gt_s (local.get $e) (local.get $finiteMax)) (local.get $infNanExp))))`,
+    half(0),
+    half(1),
+  ].join('\n');
 }
 
 function int64Block(convert: string): string {
@@ -170,7 +191,8 @@ const ELEMENT_TYPES: readonly ElementType[] = [
     suffix: 'f16',
     numpy: 'float16',
     shift: 1,
-    locals: '(local $h v128) (local $o v128) (local $e v128)',
+    locals: `(local $h v128) (local $o v128) (local $e v128) ${HALF_CONSTANTS.map(([name]) => `(local ${name} v128)`).join(' ')}`,
+    setup: HALF_SETUP,
     block: halfBlock(),
     scalar: '(call $half (i32.load16_u align=2 (local.get $p)))',
   },
@@ -358,7 +380,10 @@ ${indent(`${t.block}\n${next}`, 4)}
     (local.set $p (i32.add (local.get $p) (i32.const ${8 * size})))${indent(qStep, 4)}
     (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
 (local.set $res (call $combine (local.get $a) (local.get $b) (local.get $c) (local.get $d)))`;
-  const setup = s.meanParam ? '(local.set $m (f64x2.splat (local.get $mean)))\n' : '';
+  const setup = [s.meanParam ? '(local.set $m (f64x2.splat (local.get $mean)))' : '', t.setup ?? '']
+    .filter((line) => line !== '')
+    .map((line) => `${line}\n`)
+    .join('');
   const args = ['(local.get $p)', s.twoOperand ? '(local.get $q)' : '', '(local.get $n)'];
   const mean = s.meanParam ? ' (local.get $mean)' : '';
   const call = (p: string, q: string, n: string): string =>
@@ -405,7 +430,7 @@ function dotKernel(t: ElementType): string {
   (func $dot_${t.suffix} ${exports('dot', t)} (param $p i32) (param $q i32) (param $n i32) (result f64)
     (local $a v128) (local $b v128) (local $c v128) (local $d v128) ${X_LOCALS}${t.locals === '' ? '' : `\n    ${t.locals}`}
     (local $end i32) (local $res f64)
-    (local.set $end
+${t.setup === undefined ? '' : `${indent(t.setup, 4)}\n`}    (local.set $end
       (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const ${t.shift}))))
     (block $blocksDone
       (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
@@ -489,12 +514,19 @@ const HEADER = `;; Generated by \`npm run wasm\` (scripts/wasm.ts); edit the tem
         (f64.add (f64x2.extract_lane 0 (local.get $c)) (f64x2.extract_lane 1 (local.get $c)))
         (f64.add (f64x2.extract_lane 0 (local.get $d)) (f64x2.extract_lane 1 (local.get $d))))))
 
-  ;; One float16 (its bits in the low 16 of $bits) as f64, for the tails.
+  ;; One float16 (its bits in the low 16 of $bits) as f64, for the tails: the block's decode in
+  ;; scalar form.
   (func $half (param $bits i32) (result f64)
-    (local $h v128) (local $o v128) (local $e v128)
-    (local.set $h (i32x4.splat (local.get $bits)))
-${indent(HALF_TO_FLOAT, 4)}
-    (f64.promote_f32 (f32x4.extract_lane 0 (local.get $o))))
+    (local $em i32)
+    (local.set $em (i32.and (local.get $bits) (i32.const 0x7fff)))
+    (f64.promote_f32 (f32.reinterpret_i32 (i32.or
+      (i32.reinterpret_f32 (f32.mul
+        (f32.reinterpret_i32 (i32.shl (local.get $em) (i32.const 13)))
+        (f32.reinterpret_i32 (i32.const 0x77800000))))
+      (i32.or
+        (i32.shl (i32.and (local.get $bits) (i32.const 0x8000)) (i32.const 16))
+        (select (i32.const 0x7f800000) (i32.const 0)
+          (i32.gt_u (local.get $em) (i32.const 0x7bff))))))))
 `;
 
 /** The full text of simd.wat. */
