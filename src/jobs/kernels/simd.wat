@@ -41,16 +41,14 @@
   ;; One float16 (its bits in the low 16 of $bits) as f64, for the tails: the block's decode in
   ;; scalar form.
   (func $half (param $bits i32) (result f64)
-    (local $em i32)
-    (local.set $em (i32.and (local.get $bits) (i32.const 0x7fff)))
-    (f64.promote_f32 (f32.reinterpret_i32 (i32.or
-      (i32.reinterpret_f32 (f32.mul
-        (f32.reinterpret_i32 (i32.shl (local.get $em) (i32.const 13)))
-        (f32.reinterpret_i32 (i32.const 0x77800000))))
-      (i32.or
-        (i32.shl (i32.and (local.get $bits) (i32.const 0x8000)) (i32.const 16))
-        (select (i32.const 0x7f800000) (i32.const 0)
-          (i32.gt_u (local.get $em) (i32.const 0x7bff))))))))
+    (f64.promote_f32 (f32.mul
+      (f32.reinterpret_i32 (i32.or
+        (i32.or
+          (i32.shl (i32.and (local.get $bits) (i32.const 0x8000)) (i32.const 16))
+          (i32.shl (i32.and (local.get $bits) (i32.const 0x7fff)) (i32.const 13)))
+        (select (i32.const 0x70000000) (i32.const 0)
+          (i32.gt_u (i32.and (local.get $bits) (i32.const 0x7fff)) (i32.const 0x7bff)))))
+      (f32.reinterpret_i32 (i32.const 0x77800000)))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; float64
@@ -763,29 +761,29 @@
   ;; sum, float16
   (func $sumLeaf_f16 (param $p i32) (param $n i32) (result f64)
     (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
-    (local $h v128) (local $o v128) (local $e v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128) (local $zero v128)
+    (local $h v128) (local $o v128) (local $e v128) (local $signExpMant v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128)
     ;; Locals start at +0, which is where NumPy starts a run shorter than 8.
     (local $end i32) (local $res f64) (local $s f64)
     (if (i32.ge_u (local.get $n) (i32.const 8))
       (then
+        (local.set $signExpMant (v128.const i16x8 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff))
         (local.set $expMant (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff))
         (local.set $finiteMax (v128.const i16x8 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff))
-        (local.set $infNanExp (v128.const i16x8 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80))
+        (local.set $infNanExp (v128.const i16x8 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000))
         (local.set $scale (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
-        (local.set $zero (v128.const i32x4 0 0 0 0))
         (local.set $h (v128.load align=2 (local.get $p)))
-        (local.set $e (v128.and (local.get $h) (local.get $expMant)))
-        (local.set $h (v128.or
-          (v128.xor (local.get $h) (local.get $e))
-          (v128.and (i16x8.gt_s (local.get $e) (local.get $finiteMax)) (local.get $infNanExp))))
-        (local.set $o (v128.or
-          (f32x4.mul (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $zero) (local.get $h))))
+        (local.set $e (v128.or
+          (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+          (v128.and
+            (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+            (local.get $infNanExp))))
+        (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-        (local.set $o (v128.or
-          (f32x4.mul (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $zero) (local.get $h))))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
         (local.set $a (local.get $x0))
@@ -799,18 +797,18 @@
           (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
           (loop $blocks
             (local.set $h (v128.load align=2 (local.get $p)))
-            (local.set $e (v128.and (local.get $h) (local.get $expMant)))
-            (local.set $h (v128.or
-              (v128.xor (local.get $h) (local.get $e))
-              (v128.and (i16x8.gt_s (local.get $e) (local.get $finiteMax)) (local.get $infNanExp))))
-            (local.set $o (v128.or
-              (f32x4.mul (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $zero) (local.get $h))))
+            (local.set $e (v128.or
+              (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+              (v128.and
+                (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+                (local.get $infNanExp))))
+            (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-            (local.set $o (v128.or
-              (f32x4.mul (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $zero) (local.get $h))))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
             (local.set $a (f64x2.add (local.get $a) (local.get $x0)))
@@ -842,29 +840,29 @@
   ;; sumSquares, float16
   (func $sumSquaresLeaf_f16 (param $p i32) (param $n i32) (result f64)
     (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
-    (local $h v128) (local $o v128) (local $e v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128) (local $zero v128)
+    (local $h v128) (local $o v128) (local $e v128) (local $signExpMant v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128)
     ;; Locals start at +0, which is where NumPy starts a run shorter than 8.
     (local $end i32) (local $res f64) (local $s f64)
     (if (i32.ge_u (local.get $n) (i32.const 8))
       (then
+        (local.set $signExpMant (v128.const i16x8 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff))
         (local.set $expMant (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff))
         (local.set $finiteMax (v128.const i16x8 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff))
-        (local.set $infNanExp (v128.const i16x8 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80))
+        (local.set $infNanExp (v128.const i16x8 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000))
         (local.set $scale (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
-        (local.set $zero (v128.const i32x4 0 0 0 0))
         (local.set $h (v128.load align=2 (local.get $p)))
-        (local.set $e (v128.and (local.get $h) (local.get $expMant)))
-        (local.set $h (v128.or
-          (v128.xor (local.get $h) (local.get $e))
-          (v128.and (i16x8.gt_s (local.get $e) (local.get $finiteMax)) (local.get $infNanExp))))
-        (local.set $o (v128.or
-          (f32x4.mul (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $zero) (local.get $h))))
+        (local.set $e (v128.or
+          (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+          (v128.and
+            (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+            (local.get $infNanExp))))
+        (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-        (local.set $o (v128.or
-          (f32x4.mul (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $zero) (local.get $h))))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
         (local.set $a (f64x2.mul (local.get $x0) (local.get $x0)))
@@ -878,18 +876,18 @@
           (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
           (loop $blocks
             (local.set $h (v128.load align=2 (local.get $p)))
-            (local.set $e (v128.and (local.get $h) (local.get $expMant)))
-            (local.set $h (v128.or
-              (v128.xor (local.get $h) (local.get $e))
-              (v128.and (i16x8.gt_s (local.get $e) (local.get $finiteMax)) (local.get $infNanExp))))
-            (local.set $o (v128.or
-              (f32x4.mul (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $zero) (local.get $h))))
+            (local.set $e (v128.or
+              (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+              (v128.and
+                (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+                (local.get $infNanExp))))
+            (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-            (local.set $o (v128.or
-              (f32x4.mul (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $zero) (local.get $h))))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
             (local.set $a (f64x2.add (local.get $a) (f64x2.mul (local.get $x0) (local.get $x0))))
@@ -921,29 +919,29 @@
   ;; sumAbs, float16
   (func $sumAbsLeaf_f16 (param $p i32) (param $n i32) (result f64)
     (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
-    (local $h v128) (local $o v128) (local $e v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128) (local $zero v128)
+    (local $h v128) (local $o v128) (local $e v128) (local $signExpMant v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128)
     ;; Locals start at +0, which is where NumPy starts a run shorter than 8.
     (local $end i32) (local $res f64) (local $s f64)
     (if (i32.ge_u (local.get $n) (i32.const 8))
       (then
+        (local.set $signExpMant (v128.const i16x8 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff))
         (local.set $expMant (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff))
         (local.set $finiteMax (v128.const i16x8 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff))
-        (local.set $infNanExp (v128.const i16x8 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80))
+        (local.set $infNanExp (v128.const i16x8 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000))
         (local.set $scale (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
-        (local.set $zero (v128.const i32x4 0 0 0 0))
         (local.set $h (v128.load align=2 (local.get $p)))
-        (local.set $e (v128.and (local.get $h) (local.get $expMant)))
-        (local.set $h (v128.or
-          (v128.xor (local.get $h) (local.get $e))
-          (v128.and (i16x8.gt_s (local.get $e) (local.get $finiteMax)) (local.get $infNanExp))))
-        (local.set $o (v128.or
-          (f32x4.mul (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $zero) (local.get $h))))
+        (local.set $e (v128.or
+          (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+          (v128.and
+            (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+            (local.get $infNanExp))))
+        (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-        (local.set $o (v128.or
-          (f32x4.mul (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $zero) (local.get $h))))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
         (local.set $a (f64x2.abs (local.get $x0)))
@@ -957,18 +955,18 @@
           (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
           (loop $blocks
             (local.set $h (v128.load align=2 (local.get $p)))
-            (local.set $e (v128.and (local.get $h) (local.get $expMant)))
-            (local.set $h (v128.or
-              (v128.xor (local.get $h) (local.get $e))
-              (v128.and (i16x8.gt_s (local.get $e) (local.get $finiteMax)) (local.get $infNanExp))))
-            (local.set $o (v128.or
-              (f32x4.mul (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $zero) (local.get $h))))
+            (local.set $e (v128.or
+              (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+              (v128.and
+                (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+                (local.get $infNanExp))))
+            (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-            (local.set $o (v128.or
-              (f32x4.mul (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $zero) (local.get $h))))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
             (local.set $a (f64x2.add (local.get $a) (f64x2.abs (local.get $x0))))
@@ -1000,30 +998,30 @@
   ;; sumSquaredDeviations, float16
   (func $sumSquaredDeviationsLeaf_f16 (param $p i32) (param $n i32) (param $mean f64) (result f64)
     (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $m v128)
-    (local $h v128) (local $o v128) (local $e v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128) (local $zero v128)
+    (local $h v128) (local $o v128) (local $e v128) (local $signExpMant v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128)
     ;; Locals start at +0, which is where NumPy starts a run shorter than 8.
     (local $end i32) (local $res f64) (local $s f64)
     (if (i32.ge_u (local.get $n) (i32.const 8))
       (then
         (local.set $m (f64x2.splat (local.get $mean)))
+        (local.set $signExpMant (v128.const i16x8 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff))
         (local.set $expMant (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff))
         (local.set $finiteMax (v128.const i16x8 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff))
-        (local.set $infNanExp (v128.const i16x8 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80))
+        (local.set $infNanExp (v128.const i16x8 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000))
         (local.set $scale (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
-        (local.set $zero (v128.const i32x4 0 0 0 0))
         (local.set $h (v128.load align=2 (local.get $p)))
-        (local.set $e (v128.and (local.get $h) (local.get $expMant)))
-        (local.set $h (v128.or
-          (v128.xor (local.get $h) (local.get $e))
-          (v128.and (i16x8.gt_s (local.get $e) (local.get $finiteMax)) (local.get $infNanExp))))
-        (local.set $o (v128.or
-          (f32x4.mul (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $zero) (local.get $h))))
+        (local.set $e (v128.or
+          (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+          (v128.and
+            (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+            (local.get $infNanExp))))
+        (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-        (local.set $o (v128.or
-          (f32x4.mul (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $zero) (local.get $h))))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
         (local.set $a (f64x2.mul (local.tee $x0 (f64x2.sub (local.get $x0) (local.get $m))) (local.get $x0)))
@@ -1037,18 +1035,18 @@
           (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
           (loop $blocks
             (local.set $h (v128.load align=2 (local.get $p)))
-            (local.set $e (v128.and (local.get $h) (local.get $expMant)))
-            (local.set $h (v128.or
-              (v128.xor (local.get $h) (local.get $e))
-              (v128.and (i16x8.gt_s (local.get $e) (local.get $finiteMax)) (local.get $infNanExp))))
-            (local.set $o (v128.or
-              (f32x4.mul (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $zero) (local.get $h))))
+            (local.set $e (v128.or
+              (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+              (v128.and
+                (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+                (local.get $infNanExp))))
+            (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-            (local.set $o (v128.or
-              (f32x4.mul (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $zero) (local.get $h))))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
             (local.set $a (f64x2.add (local.get $a) (f64x2.mul (local.tee $x0 (f64x2.sub (local.get $x0) (local.get $m))) (local.get $x0))))
@@ -1080,29 +1078,29 @@
   ;; sumSquaredDifferences, float16
   (func $sumSquaredDifferencesLeaf_f16 (param $p i32) (param $q i32) (param $n i32) (result f64)
     (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
-    (local $h v128) (local $o v128) (local $e v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128) (local $zero v128)
+    (local $h v128) (local $o v128) (local $e v128) (local $signExpMant v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128)
     ;; Locals start at +0, which is where NumPy starts a run shorter than 8.
     (local $end i32) (local $res f64) (local $s f64)
     (if (i32.ge_u (local.get $n) (i32.const 8))
       (then
+        (local.set $signExpMant (v128.const i16x8 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff))
         (local.set $expMant (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff))
         (local.set $finiteMax (v128.const i16x8 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff))
-        (local.set $infNanExp (v128.const i16x8 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80))
+        (local.set $infNanExp (v128.const i16x8 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000))
         (local.set $scale (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
-        (local.set $zero (v128.const i32x4 0 0 0 0))
         (local.set $h (v128.load align=2 (local.get $p)))
-        (local.set $e (v128.and (local.get $h) (local.get $expMant)))
-        (local.set $h (v128.or
-          (v128.xor (local.get $h) (local.get $e))
-          (v128.and (i16x8.gt_s (local.get $e) (local.get $finiteMax)) (local.get $infNanExp))))
-        (local.set $o (v128.or
-          (f32x4.mul (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $zero) (local.get $h))))
+        (local.set $e (v128.or
+          (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+          (v128.and
+            (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+            (local.get $infNanExp))))
+        (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-        (local.set $o (v128.or
-          (f32x4.mul (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $zero) (local.get $h))))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
         (local.set $a (f64x2.mul (local.tee $x0 (f64x2.sub (local.get $x0) (v128.load offset=0 align=8 (local.get $q)))) (local.get $x0)))
@@ -1117,18 +1115,18 @@
           (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
           (loop $blocks
             (local.set $h (v128.load align=2 (local.get $p)))
-            (local.set $e (v128.and (local.get $h) (local.get $expMant)))
-            (local.set $h (v128.or
-              (v128.xor (local.get $h) (local.get $e))
-              (v128.and (i16x8.gt_s (local.get $e) (local.get $finiteMax)) (local.get $infNanExp))))
-            (local.set $o (v128.or
-              (f32x4.mul (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $zero) (local.get $h))))
+            (local.set $e (v128.or
+              (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+              (v128.and
+                (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+                (local.get $infNanExp))))
+            (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-            (local.set $o (v128.or
-              (f32x4.mul (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $zero) (local.get $h))))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
             (local.set $a (f64x2.add (local.get $a) (f64x2.mul (local.tee $x0 (f64x2.sub (local.get $x0) (v128.load offset=0 align=8 (local.get $q)))) (local.get $x0))))
@@ -1162,31 +1160,31 @@
   ;; dot, float16
   (func $dot_f16 (export "dot_f16") (param $p i32) (param $q i32) (param $n i32) (result f64)
     (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
-    (local $h v128) (local $o v128) (local $e v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128) (local $zero v128)
+    (local $h v128) (local $o v128) (local $e v128) (local $signExpMant v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128)
     (local $end i32) (local $res f64)
+    (local.set $signExpMant (v128.const i16x8 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff))
     (local.set $expMant (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff))
     (local.set $finiteMax (v128.const i16x8 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff))
-    (local.set $infNanExp (v128.const i16x8 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80))
+    (local.set $infNanExp (v128.const i16x8 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000))
     (local.set $scale (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
-    (local.set $zero (v128.const i32x4 0 0 0 0))
     (local.set $end
       (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 1))))
     (block $blocksDone
       (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
       (loop $blocks
         (local.set $h (v128.load align=2 (local.get $p)))
-        (local.set $e (v128.and (local.get $h) (local.get $expMant)))
-        (local.set $h (v128.or
-          (v128.xor (local.get $h) (local.get $e))
-          (v128.and (i16x8.gt_s (local.get $e) (local.get $finiteMax)) (local.get $infNanExp))))
-        (local.set $o (v128.or
-          (f32x4.mul (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $zero) (local.get $h))))
+        (local.set $e (v128.or
+          (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+          (v128.and
+            (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+            (local.get $infNanExp))))
+        (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-        (local.set $o (v128.or
-          (f32x4.mul (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $zero) (local.get $h))))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
         (local.set $a (f64x2.add (local.get $a) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q)))))
@@ -1214,34 +1212,34 @@
   (func $dot2_f16 (param $p i32) (param $q i32) (param $qStride i32) (param $n i32) (param $out i32)
     (local $s0_0 v128) (local $s0_1 v128) (local $s0_2 v128) (local $s0_3 v128) (local $s1_0 v128) (local $s1_1 v128) (local $s1_2 v128) (local $s1_3 v128)
     (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
-    (local $h v128) (local $o v128) (local $e v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128) (local $zero v128)
+    (local $h v128) (local $o v128) (local $e v128) (local $signExpMant v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128)
     (local $q0 i32) (local $r0 f64) (local $q1 i32) (local $r1 f64)
     (local $end i32) (local $e64 f64)
     (local.set $q0 (local.get $q))
     (local.set $q1 (i32.add (local.get $q0) (local.get $qStride)))
+    (local.set $signExpMant (v128.const i16x8 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff))
     (local.set $expMant (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff))
     (local.set $finiteMax (v128.const i16x8 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff))
-    (local.set $infNanExp (v128.const i16x8 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80 0x7f80))
+    (local.set $infNanExp (v128.const i16x8 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000))
     (local.set $scale (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
-    (local.set $zero (v128.const i32x4 0 0 0 0))
     (local.set $end
       (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 1))))
     (block $blocksDone
       (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
       (loop $blocks
         (local.set $h (v128.load align=2 (local.get $p)))
-        (local.set $e (v128.and (local.get $h) (local.get $expMant)))
-        (local.set $h (v128.or
-          (v128.xor (local.get $h) (local.get $e))
-          (v128.and (i16x8.gt_s (local.get $e) (local.get $finiteMax)) (local.get $infNanExp))))
-        (local.set $o (v128.or
-          (f32x4.mul (i32x4.shl (i32x4.extend_low_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $zero) (local.get $h))))
+        (local.set $e (v128.or
+          (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+          (v128.and
+            (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+            (local.get $infNanExp))))
+        (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-        (local.set $o (v128.or
-          (f32x4.mul (i32x4.shl (i32x4.extend_high_i16x8_u (local.get $e)) (i32.const 13)) (local.get $scale))
-          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $zero) (local.get $h))))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
         (local.set $s0_0 (f64x2.add (local.get $s0_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q0)))))
