@@ -55,10 +55,18 @@ interface ElementType {
   readonly shift: number;
   /** Locals the block load uses besides $x0..$x3. */
   readonly locals: string;
+  /** Statements run once per call before the first block, e.g. to set constants. */
+  readonly setup?: string;
   /** Statements that set $x0..$x3 from the 8 elements at $p. */
   readonly block: string;
   /** An f64 expression for the element at $p. */
   readonly scalar: string;
+  /**
+   * How many queries dotMany scores against a row at once, sharing each block's load and widening:
+   * 1 for float64, whose blocks are plain loads, since 2 queries' 8 accumulators beside the 4
+   * loaded vectors leave V8 short of registers (measured: 10% slower than 1).
+   */
+  readonly dotGroup: number;
 }
 
 const x = (k: number): string => `(local.get $x${k})`;
@@ -77,35 +85,56 @@ function fromI32Lanes(convert: string, registers: readonly string[]): string {
     .join('\n');
 }
 
+const i16x8 = (value: string): string => `(v128.const i16x8 ${Array(8).fill(value).join(' ')})`;
+
 /**
- * float16 bits (zero-extended in the i32 lanes of $h) to float32 in $o, exactly: the exponent is
- * rebiased in place, infinities and NaNs get the float32 all-ones exponent, and subnormals are
- * made normal by adding an implicit bit worth 2^-14 and then subtracting 2^-14 in float32, which
- * is exact. No float32 subnormal is ever formed, so no operation takes the slow denormal path.
+ * float16 to float32, 8 at a time, after F. Giesen's half_to_float_SSE2: each half's bits are put
+ * where a float32's go (sign to bit 31, exponent and mantissa shifted up by 13) and the float32 is
+ * multiplied by 2^112, which rebiases a normal exactly and renormalises a subnormal exactly (its
+ * product is a normal float32). An infinity or NaN gets the all-ones exponent before the multiply,
+ * which keeps it infinite or NaN. The float32 bits are built as two i16 halves over all 8 lanes at
+ * once: the high one is the half shifted right by 3 (arithmetically, then masked: the sign stays
+ * in bit 15) with the inf/NaN exponent bits ORed in, the low one the half shifted left by 13; two
+ * interleaves then give the float32 lanes.
+ *
+ * V8 builds every v128.const afresh at each use, with several instructions, and does not hoist one
+ * out of a loop: the constants live in locals that are set once per call, which V8 keeps in
+ * registers.
  */
-const HALF_TO_FLOAT = [
-  `(local.set $o (i32x4.shl (v128.and (local.get $h) ${i32x4('0x7fff')}) (i32.const 13)))`,
-  `(local.set $e (v128.and (local.get $o) ${i32x4('0x0f800000')}))`,
-  `(local.set $o (i32x4.add (local.get $o) ${i32x4('0x38000000')}))`,
-  `(local.set $o (i32x4.add (local.get $o)
-  (v128.and (i32x4.eq (local.get $e) ${i32x4('0x0f800000')}) ${i32x4('0x38000000')})))`,
-  `(local.set $e (i32x4.eq (local.get $e) ${i32x4('0')}))`,
-  `(local.set $o (f32x4.sub
-  (i32x4.add (local.get $o) (v128.and (local.get $e) ${i32x4('0x00800000')}))
-  (v128.and (local.get $e) ${i32x4('0x38800000')})))`,
-  `(local.set $o (v128.or (local.get $o)
-  (i32x4.shl (v128.and (local.get $h) ${i32x4('0x8000')}) (i32.const 16))))`,
-].join('\n');
+const HALF_CONSTANTS: readonly (readonly [string, string])[] = [
+  ['$signExpMant', i16x8('0x8fff')],
+  ['$expMant', i16x8('0x7fff')],
+  ['$finiteMax', i16x8('0x7bff')],
+  ['$infNanExp', i16x8('0x7000')],
+  // (254 - 15) << 23: 2^112 as float32 bits.
+  ['$scale', i32x4('0x77800000')],
+];
+
+const HALF_SETUP = HALF_CONSTANTS.map(([name, value]) => `(local.set ${name} ${value})`).join('\n');
+
+/** i16 lanes 0-3 (or 4-7) of $a and $b interleaved: $b's 16 bits above $a's in each i32 lane. */
+const INTERLEAVE_LOW = 'i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23';
+const INTERLEAVE_HIGH = 'i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31';
 
 function halfBlock(): string {
-  return [0, 1]
-    .flatMap((i) => [
-      `(local.set $h (v128.load16x4_u offset=${8 * i} align=2 (local.get $p)))`,
-      HALF_TO_FLOAT,
+  const half = (i: number): string =>
+    [
+      `(local.set $o (f32x4.mul
+  (${i === 0 ? INTERLEAVE_LOW : INTERLEAVE_HIGH} (local.get $h) (local.get $e)) (local.get $scale)))`,
       setX(2 * i, '(f64x2.promote_low_f32x4 (local.get $o))'),
       setX(2 * i + 1, `(f64x2.promote_low_f32x4 (${HIGH_HALF} (local.get $o) (local.get $o)))`),
-    ])
-    .join('\n');
+    ].join('\n');
+  return [
+    '(local.set $h (v128.load align=2 (local.get $p)))',
+    `(local.set $e (v128.or
+  (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+  (v128.and
+    (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+    (local.get $infNanExp))))`,
+    '(local.set $h (i16x8.shl (local.get $h) (i32.const 13)))',
+    half(0),
+    half(1),
+  ].join('\n');
 }
 
 function int64Block(convert: string): string {
@@ -153,6 +182,7 @@ const ELEMENT_TYPES: readonly ElementType[] = [
     locals: '',
     block: [0, 1, 2, 3].map((k) => setX(k, `(v128.load offset=${16 * k} align=8 (local.get $p))`)).join('\n'),
     scalar: '(f64.load (local.get $p))',
+    dotGroup: 1,
   },
   {
     suffix: 'f32',
@@ -165,14 +195,17 @@ const ELEMENT_TYPES: readonly ElementType[] = [
       )
       .join('\n'),
     scalar: '(f64.promote_f32 (f32.load align=4 (local.get $p)))',
+    dotGroup: 2,
   },
   {
     suffix: 'f16',
     numpy: 'float16',
     shift: 1,
-    locals: '(local $h v128) (local $o v128) (local $e v128)',
+    locals: `(local $h v128) (local $o v128) (local $e v128) ${HALF_CONSTANTS.map(([name]) => `(local ${name} v128)`).join(' ')}`,
+    setup: HALF_SETUP,
     block: halfBlock(),
     scalar: '(call $half (i32.load16_u align=2 (local.get $p)))',
+    dotGroup: 2,
   },
   {
     suffix: 'i8',
@@ -181,6 +214,7 @@ const ELEMENT_TYPES: readonly ElementType[] = [
     locals: '(local $w v128) (local $v v128)',
     block: byteBlock('(v128.load8x8_s align=1 (local.get $p))', 's'),
     scalar: '(f64.convert_i32_s (i32.load8_s (local.get $p)))',
+    dotGroup: 2,
   },
   {
     suffix: 'u8',
@@ -189,6 +223,7 @@ const ELEMENT_TYPES: readonly ElementType[] = [
     locals: '(local $w v128) (local $v v128)',
     block: byteBlock('(v128.load8x8_u align=1 (local.get $p))', 'u'),
     scalar: '(f64.convert_i32_s (i32.load8_u (local.get $p)))',
+    dotGroup: 2,
   },
   {
     // NumPy reads any nonzero byte as True: min(byte, 1) is 1 for all of them.
@@ -202,6 +237,7 @@ const ELEMENT_TYPES: readonly ElementType[] = [
       '(local.set $w (i16x8.min_u (local.get $w) (v128.const i16x8 1 1 1 1 1 1 1 1)))',
     ),
     scalar: '(f64.convert_i32_s (i32.ne (i32.load8_u (local.get $p)) (i32.const 0)))',
+    dotGroup: 2,
   },
   {
     suffix: 'i16',
@@ -210,6 +246,7 @@ const ELEMENT_TYPES: readonly ElementType[] = [
     locals: '(local $w v128)',
     block: shortBlock('s'),
     scalar: '(f64.convert_i32_s (i32.load16_s align=2 (local.get $p)))',
+    dotGroup: 2,
   },
   {
     suffix: 'u16',
@@ -218,6 +255,7 @@ const ELEMENT_TYPES: readonly ElementType[] = [
     locals: '(local $w v128)',
     block: shortBlock('u'),
     scalar: '(f64.convert_i32_s (i32.load16_u align=2 (local.get $p)))',
+    dotGroup: 2,
   },
   {
     suffix: 'i32',
@@ -230,6 +268,7 @@ const ELEMENT_TYPES: readonly ElementType[] = [
       )
       .join('\n'),
     scalar: '(f64.convert_i32_s (i32.load align=4 (local.get $p)))',
+    dotGroup: 2,
   },
   {
     suffix: 'u32',
@@ -242,6 +281,7 @@ const ELEMENT_TYPES: readonly ElementType[] = [
       )
       .join('\n'),
     scalar: '(f64.convert_i32_u (i32.load align=4 (local.get $p)))',
+    dotGroup: 2,
   },
   {
     // WebAssembly's i64 to f64 conversions round to nearest even, as NumPy's cast does; SIMD has
@@ -252,6 +292,7 @@ const ELEMENT_TYPES: readonly ElementType[] = [
     locals: '',
     block: int64Block('f64.convert_i64_s'),
     scalar: '(f64.convert_i64_s (i64.load align=8 (local.get $p)))',
+    dotGroup: 2,
   },
   {
     suffix: 'u64',
@@ -260,6 +301,7 @@ const ELEMENT_TYPES: readonly ElementType[] = [
     locals: '',
     block: int64Block('f64.convert_i64_u'),
     scalar: '(f64.convert_i64_u (i64.load align=8 (local.get $p)))',
+    dotGroup: 2,
   },
 ];
 
@@ -358,7 +400,10 @@ ${indent(`${t.block}\n${next}`, 4)}
     (local.set $p (i32.add (local.get $p) (i32.const ${8 * size})))${indent(qStep, 4)}
     (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
 (local.set $res (call $combine (local.get $a) (local.get $b) (local.get $c) (local.get $d)))`;
-  const setup = s.meanParam ? '(local.set $m (f64x2.splat (local.get $mean)))\n' : '';
+  const setup = [s.meanParam ? '(local.set $m (f64x2.splat (local.get $mean)))' : '', t.setup ?? '']
+    .filter((line) => line !== '')
+    .map((line) => `${line}\n`)
+    .join('');
   const args = ['(local.get $p)', s.twoOperand ? '(local.get $q)' : '', '(local.get $n)'];
   const mean = s.meanParam ? ' (local.get $mean)' : '';
   const call = (p: string, q: string, n: string): string =>
@@ -405,7 +450,7 @@ function dotKernel(t: ElementType): string {
   (func $dot_${t.suffix} ${exports('dot', t)} (param $p i32) (param $q i32) (param $n i32) (result f64)
     (local $a v128) (local $b v128) (local $c v128) (local $d v128) ${X_LOCALS}${t.locals === '' ? '' : `\n    ${t.locals}`}
     (local $end i32) (local $res f64)
-    (local.set $end
+${t.setup === undefined ? '' : `${indent(t.setup, 4)}\n`}    (local.set $end
       (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const ${t.shift}))))
     (block $blocksDone
       (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
@@ -428,24 +473,121 @@ ${indent(`${t.block}\n${accumulate}`, 8)}
         (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
     (local.get $res))
 
-  ;; dotMany, ${t.numpy}
+${[...Array(t.dotGroup - 1).keys()].map((i) => dotGroupKernel(t, i + 2)).join('\n')}
+${dotManyKernel(t)}`;
+}
+
+/**
+ * dot of the row at $p with g queries, $qStride bytes apart from $q, to g float64 from $out: each
+ * with the additions of dot, in the same order, so the bits of g calls of dot.
+ */
+function dotGroupKernel(t: ElementType, g: number): string {
+  const size = 1 << t.shift;
+  const queries = [...Array(g).keys()];
+  const accumulators = queries.flatMap((i) => [0, 1, 2, 3].map((k) => `(local $s${i}_${k} v128)`)).join(' ');
+  const accumulate = [0, 1, 2, 3]
+    .flatMap((k) =>
+      queries.map(
+        (i) =>
+          `(local.set $s${i}_${k} (f64x2.add (local.get $s${i}_${k}) (f64x2.mul ${x(k)} (v128.load offset=${16 * k} align=8 (local.get $q${i})))))`,
+      ),
+    )
+    .join('\n');
+  const step = (bytes: number): string =>
+    queries.map((i) => `(local.set $q${i} (i32.add (local.get $q${i}) (i32.const ${bytes})))`).join('\n');
+  const combine = queries
+    .map(
+      (i) => `(local.set $s${i}_0 (f64x2.add
+  (f64x2.add (local.get $s${i}_0) (local.get $s${i}_1)) (f64x2.add (local.get $s${i}_2) (local.get $s${i}_3))))
+(local.set $r${i} (f64.add (f64x2.extract_lane 0 (local.get $s${i}_0)) (f64x2.extract_lane 1 (local.get $s${i}_0))))`,
+    )
+    .join('\n');
+  const tail = queries
+    .map(
+      (i) =>
+        `(local.set $r${i} (f64.add (local.get $r${i}) (f64.mul (local.get $e64) (f64.load (local.get $q${i})))))`,
+    )
+    .join('\n');
+  return `  ;; dot of one row with ${g} queries, ${t.numpy}
+  (func $dot${g}_${t.suffix} (param $p i32) (param $q i32) (param $qStride i32) (param $n i32) (param $out i32)
+    ${accumulators}
+    ${X_LOCALS}${t.locals === '' ? '' : `\n    ${t.locals}`}
+    ${queries.map((i) => `(local $q${i} i32) (local $r${i} f64)`).join(' ')}
+    (local $end i32) (local $e64 f64)
+    (local.set $q0 (local.get $q))
+${queries
+  .slice(1)
+  .map((i) => `    (local.set $q${i} (i32.add (local.get $q${i - 1}) (local.get $qStride)))`)
+  .join('\n')}
+${t.setup === undefined ? '' : `${indent(t.setup, 4)}\n`}    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const ${t.shift}))))
+    (block $blocksDone
+      (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
+      (loop $blocks
+${indent(`${t.block}\n${accumulate}`, 8)}
+        (local.set $p (i32.add (local.get $p) (i32.const ${8 * size})))
+${indent(step(64), 8)}
+        (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
+${indent(combine, 4)}
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const ${t.shift}))))
+    (block $done
+      (br_if $done (i32.eq (local.get $p) (local.get $end)))
+      (loop $tail
+        (local.set $e64 ${t.scalar})
+${indent(tail, 8)}
+        (local.set $p (i32.add (local.get $p) (i32.const ${size})))
+${indent(step(8), 8)}
+        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
+${queries.map((i) => `    (f64.store offset=${8 * i} (local.get $out) (local.get $r${i}))`).join('\n')})
+`;
+}
+
+/**
+ * dotMany a group of up to dotGroup queries at a time, each group over every row: the group's
+ * queries and the block of rows stay in L1 while the group scores the rows.
+ */
+function dotManyKernel(t: ElementType): string {
+  const groupOver = (g: number): string => {
+    const score =
+      g === 1
+        ? `(f64.store (local.get $o) (call $dot_${t.suffix} (local.get $pr) (local.get $q) (local.get $n)))`
+        : `(call $dot${g}_${t.suffix} (local.get $pr) (local.get $q) (local.get $qStride) (local.get $n) (local.get $o))`;
+    return `(local.set $g (i32.const ${g}))
+(local.set $pr (local.get $p))
+(local.set $o (local.get $out))
+(local.set $r (local.get $rows))
+(loop $row${g}
+  ${score}
+  (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+  (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+  (br_if $row${g} (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))`;
+  };
+  // The largest group that fits what is left of the queries.
+  let choose = groupOver(1);
+  for (let g = 2; g <= t.dotGroup; g++) {
+    choose = `(if (i32.ge_u (local.get $left) (i32.const ${g}))
+  (then
+${indent(groupOver(g), 4)})
+  (else
+${indent(choose, 4)}))`;
+  }
+  return `  ;; dotMany, ${t.numpy}
   (func $dotMany_${t.suffix} ${exports('dotMany', t)}
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $left i32) (local $g i32) (local $r i32) (local $pr i32) (local $o i32)
+    (local $stride i32) (local $qStride i32) (local $rowOut i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const ${t.shift})))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (block $rowsDone
-      (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
-      (loop $row
-        (local.set $qj (local.get $q))
-        (local.set $j (local.get $nq))
-        (loop $query
-          (f64.store (local.get $out) (call $dot_${t.suffix} (local.get $p) (local.get $qj) (local.get $n)))
-          (local.set $out (i32.add (local.get $out) (i32.const 8)))
-          (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
-          (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
-        (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+    (local.set $rowOut (i32.shl (local.get $nq) (i32.const 3)))
+    (local.set $left (local.get $nq))
+    (block $groupsDone
+      (br_if $groupsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
+      (loop $groups
+${indent(choose, 8)}
+        (local.set $q (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $qStride))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $g) (i32.const 3))))
+        (br_if $groups (local.tee $left (i32.sub (local.get $left) (local.get $g)))))))
 `;
 }
 
@@ -489,12 +631,17 @@ const HEADER = `;; Generated by \`npm run wasm\` (scripts/wasm.ts); edit the tem
         (f64.add (f64x2.extract_lane 0 (local.get $c)) (f64x2.extract_lane 1 (local.get $c)))
         (f64.add (f64x2.extract_lane 0 (local.get $d)) (f64x2.extract_lane 1 (local.get $d))))))
 
-  ;; One float16 (its bits in the low 16 of $bits) as f64, for the tails.
+  ;; One float16 (its bits in the low 16 of $bits) as f64, for the tails: the block's decode in
+  ;; scalar form.
   (func $half (param $bits i32) (result f64)
-    (local $h v128) (local $o v128) (local $e v128)
-    (local.set $h (i32x4.splat (local.get $bits)))
-${indent(HALF_TO_FLOAT, 4)}
-    (f64.promote_f32 (f32x4.extract_lane 0 (local.get $o))))
+    (f64.promote_f32 (f32.mul
+      (f32.reinterpret_i32 (i32.or
+        (i32.or
+          (i32.shl (i32.and (local.get $bits) (i32.const 0x8000)) (i32.const 16))
+          (i32.shl (i32.and (local.get $bits) (i32.const 0x7fff)) (i32.const 13)))
+        (select (i32.const 0x70000000) (i32.const 0)
+          (i32.gt_u (i32.and (local.get $bits) (i32.const 0x7fff)) (i32.const 0x7bff)))))
+      (f32.reinterpret_i32 (i32.const 0x77800000)))))
 `;
 
 /** The full text of simd.wat. */

@@ -64,6 +64,7 @@ export function batchRunner(
   const out = new Float64Array(buffer, outAt, blockRows * nq);
   const into = new Uint8Array(buffer, rowsAt, blockRows * rowBytes);
   const { segments, segmentRows } = dataset;
+  const { bars, largest } = heaps;
   return (r0, r1) => {
     for (let r = r0; r < r1; ) {
       // A block stays inside one segment, so its rows are copied from one buffer.
@@ -72,9 +73,21 @@ export function batchRunner(
       const from = (r - segment * segmentRows) * rowBytes;
       into.set(new Uint8Array(segments[segment].buffer, from, rows * rowBytes));
       scorer(kernels, rowsAt, rows, n, itemsize, 0, nq, norms, outAt, out);
-      for (let i = 0; i < rows; i++) {
-        const at = i * nq;
-        for (let j = 0; j < nq; j++) heaps.offer(j, out[at + j], r + i);
+      // Most scores cannot enter their query's heap: one comparison with its bar rules them out.
+      if (largest) {
+        for (let i = 0, at = 0; i < rows; i++, at += nq) {
+          for (let j = 0; j < nq; j++) {
+            const value = out[at + j];
+            if (!(value <= bars[j])) heaps.offer(j, value, r + i);
+          }
+        }
+      } else {
+        for (let i = 0, at = 0; i < rows; i++, at += nq) {
+          for (let j = 0; j < nq; j++) {
+            const value = out[at + j];
+            if (!(value >= bars[j])) heaps.offer(j, value, r + i);
+          }
+        }
       }
       r += rows;
     }

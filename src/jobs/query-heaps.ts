@@ -10,6 +10,7 @@
 let values = new Float64Array(0);
 let rows = new Float64Array(0);
 let sizes = new Int32Array(0);
+let bars = new Float64Array(0);
 
 /** Whether (va, ra) ranks ahead of (vb, rb). */
 export function ahead(va: number, ra: number, vb: number, rb: number, largest: boolean): boolean {
@@ -23,6 +24,12 @@ export class QueryHeaps {
   readonly queries: number;
   readonly capacity: number;
   readonly largest: boolean;
+  /**
+   * Per query, the value a newcomer must beat: the root's once the heap is full, NaN before that
+   * (and while the root is NaN). A value v that `largest ? v <= bar : v >= bar` cannot enter, so a
+   * caller skips its offer with one comparison; any other value (NaN included) goes to `offer`.
+   */
+  readonly bars: Float64Array;
 
   constructor(queries: number, capacity: number, largest: boolean) {
     this.queries = queries;
@@ -33,8 +40,13 @@ export class QueryHeaps {
       values = new Float64Array(cells);
       rows = new Float64Array(cells);
     }
-    if (sizes.length < queries) sizes = new Int32Array(queries);
+    if (sizes.length < queries) {
+      sizes = new Int32Array(queries);
+      bars = new Float64Array(queries);
+    }
     sizes.fill(0, 0, queries);
+    bars.fill(Number.NaN, 0, queries);
+    this.bars = bars;
   }
 
   /** Offers row `row`'s value for query `j`. */
@@ -55,6 +67,7 @@ export class QueryHeaps {
       }
       values[base + child] = value;
       rows[base + child] = row;
+      if (size + 1 === cap) bars[j] = values[base];
       return;
     }
     const root = values[base];
@@ -84,6 +97,7 @@ export class QueryHeaps {
     }
     values[base + parent] = value;
     rows[base + parent] = row;
+    bars[j] = values[base];
   }
 
   /**

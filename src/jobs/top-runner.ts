@@ -22,8 +22,14 @@ export function topRunner(
   if (scratch.byteLength < blockRows * 8) scratch = new ArrayBuffer(blockRows * 8);
   const run = make(scratch);
   const values = new Float64Array(scratch);
+  const { bars, largest } = heaps;
   return (r0, r1) => {
     run(r0, r1, 0);
-    for (let i = 0, r = r0; r < r1; i++, r++) heaps.offer(0, values[i], r);
+    // Most values cannot enter the heap: one comparison with its bar rules them out.
+    if (largest) {
+      for (let i = 0, r = r0; r < r1; i++, r++) if (!(values[i] <= bars[0])) heaps.offer(0, values[i], r);
+    } else {
+      for (let i = 0, r = r0; r < r1; i++, r++) if (!(values[i] >= bars[0])) heaps.offer(0, values[i], r);
+    }
   };
 }

@@ -217,17 +217,20 @@ describe.each(DTYPES)('SIMD kernels on %s rows', (dtype) => {
     },
   );
 
-  it('dotMany gives every row-query dot exactly as dot does, row by row', () => {
+  it('dotMany gives every row-query dot exactly as dot does, whichever group of queries scores it', () => {
     const size = DTYPE_INFO[dtype].itemsize;
     const seed = DTYPES.indexOf(dtype) + 500;
-    fillQueries('random', seed, 4 * 300);
+    fillQueries('random', seed, 7 * 300);
     const outByte = 3 << 16;
     const out: string[] = [];
     for (const n of [0, 1, 7, 8, 129, 300]) {
+      // Queries go in groups, the last of them smaller when the count does not divide evenly.
       for (const [rows, nq] of [
         [5, 3],
         [1, 1],
         [3, 4],
+        [2, 2],
+        [4, 7],
       ]) {
         fillRows(dtype, 'random', seed + n, rows * n);
         const p = ROWS_BYTE + size;
@@ -277,19 +280,31 @@ describe.each(DTYPES)('SIMD kernels on %s rows', (dtype) => {
 describe('widening to float64', () => {
   const at = ROWS_BYTE;
 
-  it('decodes every float16 bit pattern exactly as the lookup table does, in blocks and in tails', () => {
+  it('decodes every float16 bit pattern in every lane of a block, and in tails, exactly as the lookup table does', () => {
     const k = simdKernelsFor(memory, 'float16');
     const u16 = new Uint16Array(memory.buffer);
     const out: string[] = [];
-    for (let bits = 0; bits < 65536; bits++) {
-      // -0 everywhere else, and x + -0 is x for every x (including +0 and -0): the sum is x.
-      u16.fill(0x8000, at / 2, at / 2 + 9);
-      u16[at / 2] = bits;
-      compare(out, `block ${bits.toString(16)}`, k.sum(at, 8), FLOAT16_TO_FLOAT64[bits]);
-      u16[at / 2] = 0x8000;
+    const q = Q_BYTE / 8;
+    for (let bits = 0; bits < 65536 && out.length <= 10; bits++) {
+      const want = FLOAT16_TO_FLOAT64[bits];
+      // A block decodes its 8 lanes in two halves of 4 and four f64x2 pairs: every lane is checked.
+      for (let lane = 0; lane < 8; lane++) {
+        // -0 everywhere else, and x + -0 is x for every x (including +0 and -0): the sum is x.
+        u16.fill(0x8000, at / 2, at / 2 + 8);
+        u16[at / 2 + lane] = bits;
+        compare(out, `sum, lane ${lane} of a block: ${bits.toString(16)}`, k.sum(at, 8), want);
+        f64.fill(0, q, q + 8);
+        f64[q + lane] = 1;
+        compare(
+          out,
+          `dot, lane ${lane} of a block: ${bits.toString(16)}`,
+          k.dot(at, Q_BYTE, 8),
+          dotInLanes(converted('float16', at, 8), 0, f64, q, 8),
+        );
+      }
+      u16.fill(0x8000, at / 2, at / 2 + 8);
       u16[at / 2 + 8] = bits;
-      compare(out, `tail ${bits.toString(16)}`, k.sum(at, 9), FLOAT16_TO_FLOAT64[bits]);
-      if (out.length > 10) break;
+      compare(out, `sum, tail: ${bits.toString(16)}`, k.sum(at, 9), want);
     }
     expect(out).toEqual([]);
   });

@@ -38,22 +38,17 @@
         (f64.add (f64x2.extract_lane 0 (local.get $c)) (f64x2.extract_lane 1 (local.get $c)))
         (f64.add (f64x2.extract_lane 0 (local.get $d)) (f64x2.extract_lane 1 (local.get $d))))))
 
-  ;; One float16 (its bits in the low 16 of $bits) as f64, for the tails.
+  ;; One float16 (its bits in the low 16 of $bits) as f64, for the tails: the block's decode in
+  ;; scalar form.
   (func $half (param $bits i32) (result f64)
-    (local $h v128) (local $o v128) (local $e v128)
-    (local.set $h (i32x4.splat (local.get $bits)))
-    (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-    (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-    (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-    (local.set $o (i32x4.add (local.get $o)
-      (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-    (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-    (local.set $o (f32x4.sub
-      (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-      (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-    (local.set $o (v128.or (local.get $o)
-      (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
-    (f64.promote_f32 (f32x4.extract_lane 0 (local.get $o))))
+    (f64.promote_f32 (f32.mul
+      (f32.reinterpret_i32 (i32.or
+        (i32.or
+          (i32.shl (i32.and (local.get $bits) (i32.const 0x8000)) (i32.const 16))
+          (i32.shl (i32.and (local.get $bits) (i32.const 0x7fff)) (i32.const 13)))
+        (select (i32.const 0x70000000) (i32.const 0)
+          (i32.gt_u (i32.and (local.get $bits) (i32.const 0x7fff)) (i32.const 0x7bff)))))
+      (f32.reinterpret_i32 (i32.const 0x77800000)))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; float64
@@ -351,24 +346,31 @@
         (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
     (local.get $res))
 
+
   ;; dotMany, float64
   (func $dotMany_f64 (export "dotMany") (export "dotMany_f64")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $left i32) (local $g i32) (local $r i32) (local $pr i32) (local $o i32)
+    (local $stride i32) (local $qStride i32) (local $rowOut i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 3)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (block $rowsDone
-      (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
-      (loop $row
-        (local.set $qj (local.get $q))
-        (local.set $j (local.get $nq))
-        (loop $query
-          (f64.store (local.get $out) (call $dot_f64 (local.get $p) (local.get $qj) (local.get $n)))
-          (local.set $out (i32.add (local.get $out) (i32.const 8)))
-          (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
-          (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
-        (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+    (local.set $rowOut (i32.shl (local.get $nq) (i32.const 3)))
+    (local.set $left (local.get $nq))
+    (block $groupsDone
+      (br_if $groupsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
+      (loop $groups
+        (local.set $g (i32.const 1))
+        (local.set $pr (local.get $p))
+        (local.set $o (local.get $out))
+        (local.set $r (local.get $rows))
+        (loop $row1
+          (f64.store (local.get $o) (call $dot_f64 (local.get $pr) (local.get $q) (local.get $n)))
+          (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+          (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+          (br_if $row1 (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))
+        (local.set $q (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $qStride))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $g) (i32.const 3))))
+        (br_if $groups (local.tee $left (i32.sub (local.get $left) (local.get $g)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; float32
@@ -666,24 +668,92 @@
         (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
     (local.get $res))
 
+  ;; dot of one row with 2 queries, float32
+  (func $dot2_f32 (param $p i32) (param $q i32) (param $qStride i32) (param $n i32) (param $out i32)
+    (local $s0_0 v128) (local $s0_1 v128) (local $s0_2 v128) (local $s0_3 v128) (local $s1_0 v128) (local $s1_1 v128) (local $s1_2 v128) (local $s1_3 v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $q0 i32) (local $r0 f64) (local $q1 i32) (local $r1 f64)
+    (local $end i32) (local $e64 f64)
+    (local.set $q0 (local.get $q))
+    (local.set $q1 (i32.add (local.get $q0) (local.get $qStride)))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (block $blocksDone
+      (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
+      (loop $blocks
+        (local.set $x0 (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 align=4 (local.get $p))))
+        (local.set $x1 (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 align=4 (local.get $p))))
+        (local.set $x2 (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 align=4 (local.get $p))))
+        (local.set $x3 (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 align=4 (local.get $p))))
+        (local.set $s0_0 (f64x2.add (local.get $s0_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q0)))))
+        (local.set $s1_0 (f64x2.add (local.get $s1_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q1)))))
+        (local.set $s0_1 (f64x2.add (local.get $s0_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q0)))))
+        (local.set $s1_1 (f64x2.add (local.get $s1_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q1)))))
+        (local.set $s0_2 (f64x2.add (local.get $s0_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q0)))))
+        (local.set $s1_2 (f64x2.add (local.get $s1_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q1)))))
+        (local.set $s0_3 (f64x2.add (local.get $s0_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q0)))))
+        (local.set $s1_3 (f64x2.add (local.get $s1_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 32)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 64)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 64)))
+        (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
+    (local.set $s0_0 (f64x2.add
+      (f64x2.add (local.get $s0_0) (local.get $s0_1)) (f64x2.add (local.get $s0_2) (local.get $s0_3))))
+    (local.set $r0 (f64.add (f64x2.extract_lane 0 (local.get $s0_0)) (f64x2.extract_lane 1 (local.get $s0_0))))
+    (local.set $s1_0 (f64x2.add
+      (f64x2.add (local.get $s1_0) (local.get $s1_1)) (f64x2.add (local.get $s1_2) (local.get $s1_3))))
+    (local.set $r1 (f64.add (f64x2.extract_lane 0 (local.get $s1_0)) (f64x2.extract_lane 1 (local.get $s1_0))))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const 2))))
+    (block $done
+      (br_if $done (i32.eq (local.get $p) (local.get $end)))
+      (loop $tail
+        (local.set $e64 (f64.promote_f32 (f32.load align=4 (local.get $p))))
+        (local.set $r0 (f64.add (local.get $r0) (f64.mul (local.get $e64) (f64.load (local.get $q0)))))
+        (local.set $r1 (f64.add (local.get $r1) (f64.mul (local.get $e64) (f64.load (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 8)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 8)))
+        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
+    (f64.store offset=0 (local.get $out) (local.get $r0))
+    (f64.store offset=8 (local.get $out) (local.get $r1)))
+
   ;; dotMany, float32
   (func $dotMany_f32 (export "dotMany_f32")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $left i32) (local $g i32) (local $r i32) (local $pr i32) (local $o i32)
+    (local $stride i32) (local $qStride i32) (local $rowOut i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 2)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (block $rowsDone
-      (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
-      (loop $row
-        (local.set $qj (local.get $q))
-        (local.set $j (local.get $nq))
-        (loop $query
-          (f64.store (local.get $out) (call $dot_f32 (local.get $p) (local.get $qj) (local.get $n)))
-          (local.set $out (i32.add (local.get $out) (i32.const 8)))
-          (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
-          (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
-        (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+    (local.set $rowOut (i32.shl (local.get $nq) (i32.const 3)))
+    (local.set $left (local.get $nq))
+    (block $groupsDone
+      (br_if $groupsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
+      (loop $groups
+        (if (i32.ge_u (local.get $left) (i32.const 2))
+          (then
+            (local.set $g (i32.const 2))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row2
+              (call $dot2_f32 (local.get $pr) (local.get $q) (local.get $qStride) (local.get $n) (local.get $o))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row2 (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+          (else
+            (local.set $g (i32.const 1))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row1
+              (f64.store (local.get $o) (call $dot_f32 (local.get $pr) (local.get $q) (local.get $n)))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row1 (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))))
+        (local.set $q (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $qStride))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $g) (i32.const 3))))
+        (br_if $groups (local.tee $left (i32.sub (local.get $left) (local.get $g)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; float16
@@ -691,37 +761,29 @@
   ;; sum, float16
   (func $sumLeaf_f16 (param $p i32) (param $n i32) (result f64)
     (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
-    (local $h v128) (local $o v128) (local $e v128)
+    (local $h v128) (local $o v128) (local $e v128) (local $signExpMant v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128)
     ;; Locals start at +0, which is where NumPy starts a run shorter than 8.
     (local $end i32) (local $res f64) (local $s f64)
     (if (i32.ge_u (local.get $n) (i32.const 8))
       (then
-        (local.set $h (v128.load16x4_u offset=0 align=2 (local.get $p)))
-        (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-        (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-        (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-        (local.set $o (i32x4.add (local.get $o)
-          (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-        (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-        (local.set $o (f32x4.sub
-          (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-          (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-        (local.set $o (v128.or (local.get $o)
-          (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+        (local.set $signExpMant (v128.const i16x8 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff))
+        (local.set $expMant (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff))
+        (local.set $finiteMax (v128.const i16x8 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff))
+        (local.set $infNanExp (v128.const i16x8 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000))
+        (local.set $scale (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
+        (local.set $h (v128.load align=2 (local.get $p)))
+        (local.set $e (v128.or
+          (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+          (v128.and
+            (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+            (local.get $infNanExp))))
+        (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-        (local.set $h (v128.load16x4_u offset=8 align=2 (local.get $p)))
-        (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-        (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-        (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-        (local.set $o (i32x4.add (local.get $o)
-          (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-        (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-        (local.set $o (f32x4.sub
-          (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-          (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-        (local.set $o (v128.or (local.get $o)
-          (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
         (local.set $a (local.get $x0))
@@ -734,32 +796,19 @@
         (block $blocksDone
           (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
           (loop $blocks
-            (local.set $h (v128.load16x4_u offset=0 align=2 (local.get $p)))
-            (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-            (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-            (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-            (local.set $o (i32x4.add (local.get $o)
-              (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-            (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-            (local.set $o (f32x4.sub
-              (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-              (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-            (local.set $o (v128.or (local.get $o)
-              (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+            (local.set $h (v128.load align=2 (local.get $p)))
+            (local.set $e (v128.or
+              (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+              (v128.and
+                (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+                (local.get $infNanExp))))
+            (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-            (local.set $h (v128.load16x4_u offset=8 align=2 (local.get $p)))
-            (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-            (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-            (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-            (local.set $o (i32x4.add (local.get $o)
-              (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-            (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-            (local.set $o (f32x4.sub
-              (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-              (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-            (local.set $o (v128.or (local.get $o)
-              (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
             (local.set $a (f64x2.add (local.get $a) (local.get $x0)))
@@ -791,37 +840,29 @@
   ;; sumSquares, float16
   (func $sumSquaresLeaf_f16 (param $p i32) (param $n i32) (result f64)
     (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
-    (local $h v128) (local $o v128) (local $e v128)
+    (local $h v128) (local $o v128) (local $e v128) (local $signExpMant v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128)
     ;; Locals start at +0, which is where NumPy starts a run shorter than 8.
     (local $end i32) (local $res f64) (local $s f64)
     (if (i32.ge_u (local.get $n) (i32.const 8))
       (then
-        (local.set $h (v128.load16x4_u offset=0 align=2 (local.get $p)))
-        (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-        (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-        (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-        (local.set $o (i32x4.add (local.get $o)
-          (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-        (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-        (local.set $o (f32x4.sub
-          (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-          (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-        (local.set $o (v128.or (local.get $o)
-          (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+        (local.set $signExpMant (v128.const i16x8 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff))
+        (local.set $expMant (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff))
+        (local.set $finiteMax (v128.const i16x8 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff))
+        (local.set $infNanExp (v128.const i16x8 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000))
+        (local.set $scale (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
+        (local.set $h (v128.load align=2 (local.get $p)))
+        (local.set $e (v128.or
+          (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+          (v128.and
+            (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+            (local.get $infNanExp))))
+        (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-        (local.set $h (v128.load16x4_u offset=8 align=2 (local.get $p)))
-        (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-        (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-        (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-        (local.set $o (i32x4.add (local.get $o)
-          (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-        (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-        (local.set $o (f32x4.sub
-          (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-          (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-        (local.set $o (v128.or (local.get $o)
-          (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
         (local.set $a (f64x2.mul (local.get $x0) (local.get $x0)))
@@ -834,32 +875,19 @@
         (block $blocksDone
           (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
           (loop $blocks
-            (local.set $h (v128.load16x4_u offset=0 align=2 (local.get $p)))
-            (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-            (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-            (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-            (local.set $o (i32x4.add (local.get $o)
-              (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-            (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-            (local.set $o (f32x4.sub
-              (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-              (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-            (local.set $o (v128.or (local.get $o)
-              (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+            (local.set $h (v128.load align=2 (local.get $p)))
+            (local.set $e (v128.or
+              (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+              (v128.and
+                (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+                (local.get $infNanExp))))
+            (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-            (local.set $h (v128.load16x4_u offset=8 align=2 (local.get $p)))
-            (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-            (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-            (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-            (local.set $o (i32x4.add (local.get $o)
-              (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-            (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-            (local.set $o (f32x4.sub
-              (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-              (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-            (local.set $o (v128.or (local.get $o)
-              (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
             (local.set $a (f64x2.add (local.get $a) (f64x2.mul (local.get $x0) (local.get $x0))))
@@ -891,37 +919,29 @@
   ;; sumAbs, float16
   (func $sumAbsLeaf_f16 (param $p i32) (param $n i32) (result f64)
     (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
-    (local $h v128) (local $o v128) (local $e v128)
+    (local $h v128) (local $o v128) (local $e v128) (local $signExpMant v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128)
     ;; Locals start at +0, which is where NumPy starts a run shorter than 8.
     (local $end i32) (local $res f64) (local $s f64)
     (if (i32.ge_u (local.get $n) (i32.const 8))
       (then
-        (local.set $h (v128.load16x4_u offset=0 align=2 (local.get $p)))
-        (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-        (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-        (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-        (local.set $o (i32x4.add (local.get $o)
-          (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-        (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-        (local.set $o (f32x4.sub
-          (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-          (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-        (local.set $o (v128.or (local.get $o)
-          (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+        (local.set $signExpMant (v128.const i16x8 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff))
+        (local.set $expMant (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff))
+        (local.set $finiteMax (v128.const i16x8 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff))
+        (local.set $infNanExp (v128.const i16x8 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000))
+        (local.set $scale (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
+        (local.set $h (v128.load align=2 (local.get $p)))
+        (local.set $e (v128.or
+          (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+          (v128.and
+            (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+            (local.get $infNanExp))))
+        (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-        (local.set $h (v128.load16x4_u offset=8 align=2 (local.get $p)))
-        (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-        (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-        (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-        (local.set $o (i32x4.add (local.get $o)
-          (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-        (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-        (local.set $o (f32x4.sub
-          (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-          (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-        (local.set $o (v128.or (local.get $o)
-          (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
         (local.set $a (f64x2.abs (local.get $x0)))
@@ -934,32 +954,19 @@
         (block $blocksDone
           (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
           (loop $blocks
-            (local.set $h (v128.load16x4_u offset=0 align=2 (local.get $p)))
-            (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-            (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-            (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-            (local.set $o (i32x4.add (local.get $o)
-              (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-            (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-            (local.set $o (f32x4.sub
-              (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-              (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-            (local.set $o (v128.or (local.get $o)
-              (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+            (local.set $h (v128.load align=2 (local.get $p)))
+            (local.set $e (v128.or
+              (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+              (v128.and
+                (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+                (local.get $infNanExp))))
+            (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-            (local.set $h (v128.load16x4_u offset=8 align=2 (local.get $p)))
-            (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-            (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-            (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-            (local.set $o (i32x4.add (local.get $o)
-              (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-            (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-            (local.set $o (f32x4.sub
-              (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-              (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-            (local.set $o (v128.or (local.get $o)
-              (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
             (local.set $a (f64x2.add (local.get $a) (f64x2.abs (local.get $x0))))
@@ -991,38 +998,30 @@
   ;; sumSquaredDeviations, float16
   (func $sumSquaredDeviationsLeaf_f16 (param $p i32) (param $n i32) (param $mean f64) (result f64)
     (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128) (local $m v128)
-    (local $h v128) (local $o v128) (local $e v128)
+    (local $h v128) (local $o v128) (local $e v128) (local $signExpMant v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128)
     ;; Locals start at +0, which is where NumPy starts a run shorter than 8.
     (local $end i32) (local $res f64) (local $s f64)
     (if (i32.ge_u (local.get $n) (i32.const 8))
       (then
         (local.set $m (f64x2.splat (local.get $mean)))
-        (local.set $h (v128.load16x4_u offset=0 align=2 (local.get $p)))
-        (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-        (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-        (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-        (local.set $o (i32x4.add (local.get $o)
-          (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-        (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-        (local.set $o (f32x4.sub
-          (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-          (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-        (local.set $o (v128.or (local.get $o)
-          (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+        (local.set $signExpMant (v128.const i16x8 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff))
+        (local.set $expMant (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff))
+        (local.set $finiteMax (v128.const i16x8 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff))
+        (local.set $infNanExp (v128.const i16x8 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000))
+        (local.set $scale (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
+        (local.set $h (v128.load align=2 (local.get $p)))
+        (local.set $e (v128.or
+          (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+          (v128.and
+            (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+            (local.get $infNanExp))))
+        (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-        (local.set $h (v128.load16x4_u offset=8 align=2 (local.get $p)))
-        (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-        (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-        (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-        (local.set $o (i32x4.add (local.get $o)
-          (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-        (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-        (local.set $o (f32x4.sub
-          (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-          (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-        (local.set $o (v128.or (local.get $o)
-          (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
         (local.set $a (f64x2.mul (local.tee $x0 (f64x2.sub (local.get $x0) (local.get $m))) (local.get $x0)))
@@ -1035,32 +1034,19 @@
         (block $blocksDone
           (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
           (loop $blocks
-            (local.set $h (v128.load16x4_u offset=0 align=2 (local.get $p)))
-            (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-            (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-            (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-            (local.set $o (i32x4.add (local.get $o)
-              (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-            (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-            (local.set $o (f32x4.sub
-              (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-              (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-            (local.set $o (v128.or (local.get $o)
-              (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+            (local.set $h (v128.load align=2 (local.get $p)))
+            (local.set $e (v128.or
+              (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+              (v128.and
+                (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+                (local.get $infNanExp))))
+            (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-            (local.set $h (v128.load16x4_u offset=8 align=2 (local.get $p)))
-            (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-            (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-            (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-            (local.set $o (i32x4.add (local.get $o)
-              (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-            (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-            (local.set $o (f32x4.sub
-              (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-              (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-            (local.set $o (v128.or (local.get $o)
-              (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
             (local.set $a (f64x2.add (local.get $a) (f64x2.mul (local.tee $x0 (f64x2.sub (local.get $x0) (local.get $m))) (local.get $x0))))
@@ -1092,37 +1078,29 @@
   ;; sumSquaredDifferences, float16
   (func $sumSquaredDifferencesLeaf_f16 (param $p i32) (param $q i32) (param $n i32) (result f64)
     (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
-    (local $h v128) (local $o v128) (local $e v128)
+    (local $h v128) (local $o v128) (local $e v128) (local $signExpMant v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128)
     ;; Locals start at +0, which is where NumPy starts a run shorter than 8.
     (local $end i32) (local $res f64) (local $s f64)
     (if (i32.ge_u (local.get $n) (i32.const 8))
       (then
-        (local.set $h (v128.load16x4_u offset=0 align=2 (local.get $p)))
-        (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-        (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-        (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-        (local.set $o (i32x4.add (local.get $o)
-          (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-        (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-        (local.set $o (f32x4.sub
-          (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-          (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-        (local.set $o (v128.or (local.get $o)
-          (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+        (local.set $signExpMant (v128.const i16x8 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff))
+        (local.set $expMant (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff))
+        (local.set $finiteMax (v128.const i16x8 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff))
+        (local.set $infNanExp (v128.const i16x8 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000))
+        (local.set $scale (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
+        (local.set $h (v128.load align=2 (local.get $p)))
+        (local.set $e (v128.or
+          (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+          (v128.and
+            (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+            (local.get $infNanExp))))
+        (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-        (local.set $h (v128.load16x4_u offset=8 align=2 (local.get $p)))
-        (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-        (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-        (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-        (local.set $o (i32x4.add (local.get $o)
-          (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-        (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-        (local.set $o (f32x4.sub
-          (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-          (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-        (local.set $o (v128.or (local.get $o)
-          (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
         (local.set $a (f64x2.mul (local.tee $x0 (f64x2.sub (local.get $x0) (v128.load offset=0 align=8 (local.get $q)))) (local.get $x0)))
@@ -1136,32 +1114,19 @@
         (block $blocksDone
           (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
           (loop $blocks
-            (local.set $h (v128.load16x4_u offset=0 align=2 (local.get $p)))
-            (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-            (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-            (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-            (local.set $o (i32x4.add (local.get $o)
-              (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-            (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-            (local.set $o (f32x4.sub
-              (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-              (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-            (local.set $o (v128.or (local.get $o)
-              (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+            (local.set $h (v128.load align=2 (local.get $p)))
+            (local.set $e (v128.or
+              (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+              (v128.and
+                (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+                (local.get $infNanExp))))
+            (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-            (local.set $h (v128.load16x4_u offset=8 align=2 (local.get $p)))
-            (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-            (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-            (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-            (local.set $o (i32x4.add (local.get $o)
-              (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-            (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-            (local.set $o (f32x4.sub
-              (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-              (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-            (local.set $o (v128.or (local.get $o)
-              (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+            (local.set $o (f32x4.mul
+              (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
             (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
             (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
             (local.set $a (f64x2.add (local.get $a) (f64x2.mul (local.tee $x0 (f64x2.sub (local.get $x0) (v128.load offset=0 align=8 (local.get $q)))) (local.get $x0))))
@@ -1195,39 +1160,31 @@
   ;; dot, float16
   (func $dot_f16 (export "dot_f16") (param $p i32) (param $q i32) (param $n i32) (result f64)
     (local $a v128) (local $b v128) (local $c v128) (local $d v128) (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
-    (local $h v128) (local $o v128) (local $e v128)
+    (local $h v128) (local $o v128) (local $e v128) (local $signExpMant v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128)
     (local $end i32) (local $res f64)
+    (local.set $signExpMant (v128.const i16x8 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff))
+    (local.set $expMant (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff))
+    (local.set $finiteMax (v128.const i16x8 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff))
+    (local.set $infNanExp (v128.const i16x8 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000))
+    (local.set $scale (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
     (local.set $end
       (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 1))))
     (block $blocksDone
       (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
       (loop $blocks
-        (local.set $h (v128.load16x4_u offset=0 align=2 (local.get $p)))
-        (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-        (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-        (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-        (local.set $o (i32x4.add (local.get $o)
-          (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-        (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-        (local.set $o (f32x4.sub
-          (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-          (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-        (local.set $o (v128.or (local.get $o)
-          (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+        (local.set $h (v128.load align=2 (local.get $p)))
+        (local.set $e (v128.or
+          (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+          (v128.and
+            (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+            (local.get $infNanExp))))
+        (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
-        (local.set $h (v128.load16x4_u offset=8 align=2 (local.get $p)))
-        (local.set $o (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x7fff 0x7fff 0x7fff 0x7fff)) (i32.const 13)))
-        (local.set $e (v128.and (local.get $o) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)))
-        (local.set $o (i32x4.add (local.get $o) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000)))
-        (local.set $o (i32x4.add (local.get $o)
-          (v128.and (i32x4.eq (local.get $e) (v128.const i32x4 0x0f800000 0x0f800000 0x0f800000 0x0f800000)) (v128.const i32x4 0x38000000 0x38000000 0x38000000 0x38000000))))
-        (local.set $e (i32x4.eq (local.get $e) (v128.const i32x4 0 0 0 0)))
-        (local.set $o (f32x4.sub
-          (i32x4.add (local.get $o) (v128.and (local.get $e) (v128.const i32x4 0x00800000 0x00800000 0x00800000 0x00800000)))
-          (v128.and (local.get $e) (v128.const i32x4 0x38800000 0x38800000 0x38800000 0x38800000))))
-        (local.set $o (v128.or (local.get $o)
-          (i32x4.shl (v128.and (local.get $h) (v128.const i32x4 0x8000 0x8000 0x8000 0x8000)) (i32.const 16))))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
         (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
         (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
         (local.set $a (f64x2.add (local.get $a) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q)))))
@@ -1251,24 +1208,109 @@
         (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
     (local.get $res))
 
+  ;; dot of one row with 2 queries, float16
+  (func $dot2_f16 (param $p i32) (param $q i32) (param $qStride i32) (param $n i32) (param $out i32)
+    (local $s0_0 v128) (local $s0_1 v128) (local $s0_2 v128) (local $s0_3 v128) (local $s1_0 v128) (local $s1_1 v128) (local $s1_2 v128) (local $s1_3 v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $h v128) (local $o v128) (local $e v128) (local $signExpMant v128) (local $expMant v128) (local $finiteMax v128) (local $infNanExp v128) (local $scale v128)
+    (local $q0 i32) (local $r0 f64) (local $q1 i32) (local $r1 f64)
+    (local $end i32) (local $e64 f64)
+    (local.set $q0 (local.get $q))
+    (local.set $q1 (i32.add (local.get $q0) (local.get $qStride)))
+    (local.set $signExpMant (v128.const i16x8 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff 0x8fff))
+    (local.set $expMant (v128.const i16x8 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff 0x7fff))
+    (local.set $finiteMax (v128.const i16x8 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff 0x7bff))
+    (local.set $infNanExp (v128.const i16x8 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000 0x7000))
+    (local.set $scale (v128.const i32x4 0x77800000 0x77800000 0x77800000 0x77800000))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 1))))
+    (block $blocksDone
+      (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
+      (loop $blocks
+        (local.set $h (v128.load align=2 (local.get $p)))
+        (local.set $e (v128.or
+          (v128.and (i16x8.shr_s (local.get $h) (i32.const 3)) (local.get $signExpMant))
+          (v128.and
+            (i16x8.gt_s (v128.and (local.get $h) (local.get $expMant)) (local.get $finiteMax))
+            (local.get $infNanExp))))
+        (local.set $h (i16x8.shl (local.get $h) (i32.const 13)))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 0 1 16 17 2 3 18 19 4 5 20 21 6 7 22 23 (local.get $h) (local.get $e)) (local.get $scale)))
+        (local.set $x0 (f64x2.promote_low_f32x4 (local.get $o)))
+        (local.set $x1 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
+        (local.set $o (f32x4.mul
+          (i8x16.shuffle 8 9 24 25 10 11 26 27 12 13 28 29 14 15 30 31 (local.get $h) (local.get $e)) (local.get $scale)))
+        (local.set $x2 (f64x2.promote_low_f32x4 (local.get $o)))
+        (local.set $x3 (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $o) (local.get $o))))
+        (local.set $s0_0 (f64x2.add (local.get $s0_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q0)))))
+        (local.set $s1_0 (f64x2.add (local.get $s1_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q1)))))
+        (local.set $s0_1 (f64x2.add (local.get $s0_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q0)))))
+        (local.set $s1_1 (f64x2.add (local.get $s1_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q1)))))
+        (local.set $s0_2 (f64x2.add (local.get $s0_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q0)))))
+        (local.set $s1_2 (f64x2.add (local.get $s1_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q1)))))
+        (local.set $s0_3 (f64x2.add (local.get $s0_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q0)))))
+        (local.set $s1_3 (f64x2.add (local.get $s1_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 64)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 64)))
+        (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
+    (local.set $s0_0 (f64x2.add
+      (f64x2.add (local.get $s0_0) (local.get $s0_1)) (f64x2.add (local.get $s0_2) (local.get $s0_3))))
+    (local.set $r0 (f64.add (f64x2.extract_lane 0 (local.get $s0_0)) (f64x2.extract_lane 1 (local.get $s0_0))))
+    (local.set $s1_0 (f64x2.add
+      (f64x2.add (local.get $s1_0) (local.get $s1_1)) (f64x2.add (local.get $s1_2) (local.get $s1_3))))
+    (local.set $r1 (f64.add (f64x2.extract_lane 0 (local.get $s1_0)) (f64x2.extract_lane 1 (local.get $s1_0))))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const 1))))
+    (block $done
+      (br_if $done (i32.eq (local.get $p) (local.get $end)))
+      (loop $tail
+        (local.set $e64 (call $half (i32.load16_u align=2 (local.get $p))))
+        (local.set $r0 (f64.add (local.get $r0) (f64.mul (local.get $e64) (f64.load (local.get $q0)))))
+        (local.set $r1 (f64.add (local.get $r1) (f64.mul (local.get $e64) (f64.load (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 2)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 8)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 8)))
+        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
+    (f64.store offset=0 (local.get $out) (local.get $r0))
+    (f64.store offset=8 (local.get $out) (local.get $r1)))
+
   ;; dotMany, float16
   (func $dotMany_f16 (export "dotMany_f16")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $left i32) (local $g i32) (local $r i32) (local $pr i32) (local $o i32)
+    (local $stride i32) (local $qStride i32) (local $rowOut i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 1)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (block $rowsDone
-      (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
-      (loop $row
-        (local.set $qj (local.get $q))
-        (local.set $j (local.get $nq))
-        (loop $query
-          (f64.store (local.get $out) (call $dot_f16 (local.get $p) (local.get $qj) (local.get $n)))
-          (local.set $out (i32.add (local.get $out) (i32.const 8)))
-          (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
-          (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
-        (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+    (local.set $rowOut (i32.shl (local.get $nq) (i32.const 3)))
+    (local.set $left (local.get $nq))
+    (block $groupsDone
+      (br_if $groupsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
+      (loop $groups
+        (if (i32.ge_u (local.get $left) (i32.const 2))
+          (then
+            (local.set $g (i32.const 2))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row2
+              (call $dot2_f16 (local.get $pr) (local.get $q) (local.get $qStride) (local.get $n) (local.get $o))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row2 (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+          (else
+            (local.set $g (i32.const 1))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row1
+              (f64.store (local.get $o) (call $dot_f16 (local.get $pr) (local.get $q) (local.get $n)))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row1 (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))))
+        (local.set $q (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $qStride))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $g) (i32.const 3))))
+        (br_if $groups (local.tee $left (i32.sub (local.get $left) (local.get $g)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; int8
@@ -1605,24 +1647,96 @@
         (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
     (local.get $res))
 
+  ;; dot of one row with 2 queries, int8
+  (func $dot2_i8 (param $p i32) (param $q i32) (param $qStride i32) (param $n i32) (param $out i32)
+    (local $s0_0 v128) (local $s0_1 v128) (local $s0_2 v128) (local $s0_3 v128) (local $s1_0 v128) (local $s1_1 v128) (local $s1_2 v128) (local $s1_3 v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $w v128) (local $v v128)
+    (local $q0 i32) (local $r0 f64) (local $q1 i32) (local $r1 f64)
+    (local $end i32) (local $e64 f64)
+    (local.set $q0 (local.get $q))
+    (local.set $q1 (i32.add (local.get $q0) (local.get $qStride)))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 0))))
+    (block $blocksDone
+      (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
+      (loop $blocks
+        (local.set $w (v128.load8x8_s align=1 (local.get $p)))
+        (local.set $v (i32x4.extend_high_i16x8_s (local.get $w)))
+        (local.set $w (i32x4.extend_low_i16x8_s (local.get $w)))
+        (local.set $x0 (f64x2.convert_low_i32x4_s (local.get $w)))
+        (local.set $x1 (f64x2.convert_low_i32x4_s (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $w) (local.get $w))))
+        (local.set $x2 (f64x2.convert_low_i32x4_s (local.get $v)))
+        (local.set $x3 (f64x2.convert_low_i32x4_s (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v))))
+        (local.set $s0_0 (f64x2.add (local.get $s0_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q0)))))
+        (local.set $s1_0 (f64x2.add (local.get $s1_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q1)))))
+        (local.set $s0_1 (f64x2.add (local.get $s0_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q0)))))
+        (local.set $s1_1 (f64x2.add (local.get $s1_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q1)))))
+        (local.set $s0_2 (f64x2.add (local.get $s0_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q0)))))
+        (local.set $s1_2 (f64x2.add (local.get $s1_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q1)))))
+        (local.set $s0_3 (f64x2.add (local.get $s0_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q0)))))
+        (local.set $s1_3 (f64x2.add (local.get $s1_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 64)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 64)))
+        (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
+    (local.set $s0_0 (f64x2.add
+      (f64x2.add (local.get $s0_0) (local.get $s0_1)) (f64x2.add (local.get $s0_2) (local.get $s0_3))))
+    (local.set $r0 (f64.add (f64x2.extract_lane 0 (local.get $s0_0)) (f64x2.extract_lane 1 (local.get $s0_0))))
+    (local.set $s1_0 (f64x2.add
+      (f64x2.add (local.get $s1_0) (local.get $s1_1)) (f64x2.add (local.get $s1_2) (local.get $s1_3))))
+    (local.set $r1 (f64.add (f64x2.extract_lane 0 (local.get $s1_0)) (f64x2.extract_lane 1 (local.get $s1_0))))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const 0))))
+    (block $done
+      (br_if $done (i32.eq (local.get $p) (local.get $end)))
+      (loop $tail
+        (local.set $e64 (f64.convert_i32_s (i32.load8_s (local.get $p))))
+        (local.set $r0 (f64.add (local.get $r0) (f64.mul (local.get $e64) (f64.load (local.get $q0)))))
+        (local.set $r1 (f64.add (local.get $r1) (f64.mul (local.get $e64) (f64.load (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 8)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 8)))
+        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
+    (f64.store offset=0 (local.get $out) (local.get $r0))
+    (f64.store offset=8 (local.get $out) (local.get $r1)))
+
   ;; dotMany, int8
   (func $dotMany_i8 (export "dotMany_i8")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $left i32) (local $g i32) (local $r i32) (local $pr i32) (local $o i32)
+    (local $stride i32) (local $qStride i32) (local $rowOut i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 0)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (block $rowsDone
-      (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
-      (loop $row
-        (local.set $qj (local.get $q))
-        (local.set $j (local.get $nq))
-        (loop $query
-          (f64.store (local.get $out) (call $dot_i8 (local.get $p) (local.get $qj) (local.get $n)))
-          (local.set $out (i32.add (local.get $out) (i32.const 8)))
-          (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
-          (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
-        (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+    (local.set $rowOut (i32.shl (local.get $nq) (i32.const 3)))
+    (local.set $left (local.get $nq))
+    (block $groupsDone
+      (br_if $groupsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
+      (loop $groups
+        (if (i32.ge_u (local.get $left) (i32.const 2))
+          (then
+            (local.set $g (i32.const 2))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row2
+              (call $dot2_i8 (local.get $pr) (local.get $q) (local.get $qStride) (local.get $n) (local.get $o))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row2 (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+          (else
+            (local.set $g (i32.const 1))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row1
+              (f64.store (local.get $o) (call $dot_i8 (local.get $pr) (local.get $q) (local.get $n)))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row1 (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))))
+        (local.set $q (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $qStride))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $g) (i32.const 3))))
+        (br_if $groups (local.tee $left (i32.sub (local.get $left) (local.get $g)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; uint8
@@ -1959,24 +2073,96 @@
         (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
     (local.get $res))
 
+  ;; dot of one row with 2 queries, uint8
+  (func $dot2_u8 (param $p i32) (param $q i32) (param $qStride i32) (param $n i32) (param $out i32)
+    (local $s0_0 v128) (local $s0_1 v128) (local $s0_2 v128) (local $s0_3 v128) (local $s1_0 v128) (local $s1_1 v128) (local $s1_2 v128) (local $s1_3 v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $w v128) (local $v v128)
+    (local $q0 i32) (local $r0 f64) (local $q1 i32) (local $r1 f64)
+    (local $end i32) (local $e64 f64)
+    (local.set $q0 (local.get $q))
+    (local.set $q1 (i32.add (local.get $q0) (local.get $qStride)))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 0))))
+    (block $blocksDone
+      (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
+      (loop $blocks
+        (local.set $w (v128.load8x8_u align=1 (local.get $p)))
+        (local.set $v (i32x4.extend_high_i16x8_u (local.get $w)))
+        (local.set $w (i32x4.extend_low_i16x8_u (local.get $w)))
+        (local.set $x0 (f64x2.convert_low_i32x4_s (local.get $w)))
+        (local.set $x1 (f64x2.convert_low_i32x4_s (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $w) (local.get $w))))
+        (local.set $x2 (f64x2.convert_low_i32x4_s (local.get $v)))
+        (local.set $x3 (f64x2.convert_low_i32x4_s (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v))))
+        (local.set $s0_0 (f64x2.add (local.get $s0_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q0)))))
+        (local.set $s1_0 (f64x2.add (local.get $s1_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q1)))))
+        (local.set $s0_1 (f64x2.add (local.get $s0_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q0)))))
+        (local.set $s1_1 (f64x2.add (local.get $s1_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q1)))))
+        (local.set $s0_2 (f64x2.add (local.get $s0_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q0)))))
+        (local.set $s1_2 (f64x2.add (local.get $s1_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q1)))))
+        (local.set $s0_3 (f64x2.add (local.get $s0_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q0)))))
+        (local.set $s1_3 (f64x2.add (local.get $s1_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 64)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 64)))
+        (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
+    (local.set $s0_0 (f64x2.add
+      (f64x2.add (local.get $s0_0) (local.get $s0_1)) (f64x2.add (local.get $s0_2) (local.get $s0_3))))
+    (local.set $r0 (f64.add (f64x2.extract_lane 0 (local.get $s0_0)) (f64x2.extract_lane 1 (local.get $s0_0))))
+    (local.set $s1_0 (f64x2.add
+      (f64x2.add (local.get $s1_0) (local.get $s1_1)) (f64x2.add (local.get $s1_2) (local.get $s1_3))))
+    (local.set $r1 (f64.add (f64x2.extract_lane 0 (local.get $s1_0)) (f64x2.extract_lane 1 (local.get $s1_0))))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const 0))))
+    (block $done
+      (br_if $done (i32.eq (local.get $p) (local.get $end)))
+      (loop $tail
+        (local.set $e64 (f64.convert_i32_s (i32.load8_u (local.get $p))))
+        (local.set $r0 (f64.add (local.get $r0) (f64.mul (local.get $e64) (f64.load (local.get $q0)))))
+        (local.set $r1 (f64.add (local.get $r1) (f64.mul (local.get $e64) (f64.load (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 8)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 8)))
+        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
+    (f64.store offset=0 (local.get $out) (local.get $r0))
+    (f64.store offset=8 (local.get $out) (local.get $r1)))
+
   ;; dotMany, uint8
   (func $dotMany_u8 (export "dotMany_u8")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $left i32) (local $g i32) (local $r i32) (local $pr i32) (local $o i32)
+    (local $stride i32) (local $qStride i32) (local $rowOut i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 0)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (block $rowsDone
-      (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
-      (loop $row
-        (local.set $qj (local.get $q))
-        (local.set $j (local.get $nq))
-        (loop $query
-          (f64.store (local.get $out) (call $dot_u8 (local.get $p) (local.get $qj) (local.get $n)))
-          (local.set $out (i32.add (local.get $out) (i32.const 8)))
-          (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
-          (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
-        (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+    (local.set $rowOut (i32.shl (local.get $nq) (i32.const 3)))
+    (local.set $left (local.get $nq))
+    (block $groupsDone
+      (br_if $groupsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
+      (loop $groups
+        (if (i32.ge_u (local.get $left) (i32.const 2))
+          (then
+            (local.set $g (i32.const 2))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row2
+              (call $dot2_u8 (local.get $pr) (local.get $q) (local.get $qStride) (local.get $n) (local.get $o))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row2 (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+          (else
+            (local.set $g (i32.const 1))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row1
+              (f64.store (local.get $o) (call $dot_u8 (local.get $pr) (local.get $q) (local.get $n)))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row1 (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))))
+        (local.set $q (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $qStride))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $g) (i32.const 3))))
+        (br_if $groups (local.tee $left (i32.sub (local.get $left) (local.get $g)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; bool
@@ -2324,24 +2510,97 @@
         (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
     (local.get $res))
 
+  ;; dot of one row with 2 queries, bool
+  (func $dot2_bool (param $p i32) (param $q i32) (param $qStride i32) (param $n i32) (param $out i32)
+    (local $s0_0 v128) (local $s0_1 v128) (local $s0_2 v128) (local $s0_3 v128) (local $s1_0 v128) (local $s1_1 v128) (local $s1_2 v128) (local $s1_3 v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $w v128) (local $v v128)
+    (local $q0 i32) (local $r0 f64) (local $q1 i32) (local $r1 f64)
+    (local $end i32) (local $e64 f64)
+    (local.set $q0 (local.get $q))
+    (local.set $q1 (i32.add (local.get $q0) (local.get $qStride)))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 0))))
+    (block $blocksDone
+      (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
+      (loop $blocks
+        (local.set $w (v128.load8x8_u align=1 (local.get $p)))
+        (local.set $w (i16x8.min_u (local.get $w) (v128.const i16x8 1 1 1 1 1 1 1 1)))
+        (local.set $v (i32x4.extend_high_i16x8_u (local.get $w)))
+        (local.set $w (i32x4.extend_low_i16x8_u (local.get $w)))
+        (local.set $x0 (f64x2.convert_low_i32x4_s (local.get $w)))
+        (local.set $x1 (f64x2.convert_low_i32x4_s (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $w) (local.get $w))))
+        (local.set $x2 (f64x2.convert_low_i32x4_s (local.get $v)))
+        (local.set $x3 (f64x2.convert_low_i32x4_s (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v))))
+        (local.set $s0_0 (f64x2.add (local.get $s0_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q0)))))
+        (local.set $s1_0 (f64x2.add (local.get $s1_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q1)))))
+        (local.set $s0_1 (f64x2.add (local.get $s0_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q0)))))
+        (local.set $s1_1 (f64x2.add (local.get $s1_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q1)))))
+        (local.set $s0_2 (f64x2.add (local.get $s0_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q0)))))
+        (local.set $s1_2 (f64x2.add (local.get $s1_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q1)))))
+        (local.set $s0_3 (f64x2.add (local.get $s0_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q0)))))
+        (local.set $s1_3 (f64x2.add (local.get $s1_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 64)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 64)))
+        (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
+    (local.set $s0_0 (f64x2.add
+      (f64x2.add (local.get $s0_0) (local.get $s0_1)) (f64x2.add (local.get $s0_2) (local.get $s0_3))))
+    (local.set $r0 (f64.add (f64x2.extract_lane 0 (local.get $s0_0)) (f64x2.extract_lane 1 (local.get $s0_0))))
+    (local.set $s1_0 (f64x2.add
+      (f64x2.add (local.get $s1_0) (local.get $s1_1)) (f64x2.add (local.get $s1_2) (local.get $s1_3))))
+    (local.set $r1 (f64.add (f64x2.extract_lane 0 (local.get $s1_0)) (f64x2.extract_lane 1 (local.get $s1_0))))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const 0))))
+    (block $done
+      (br_if $done (i32.eq (local.get $p) (local.get $end)))
+      (loop $tail
+        (local.set $e64 (f64.convert_i32_s (i32.ne (i32.load8_u (local.get $p)) (i32.const 0))))
+        (local.set $r0 (f64.add (local.get $r0) (f64.mul (local.get $e64) (f64.load (local.get $q0)))))
+        (local.set $r1 (f64.add (local.get $r1) (f64.mul (local.get $e64) (f64.load (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 8)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 8)))
+        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
+    (f64.store offset=0 (local.get $out) (local.get $r0))
+    (f64.store offset=8 (local.get $out) (local.get $r1)))
+
   ;; dotMany, bool
   (func $dotMany_bool (export "dotMany_bool")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $left i32) (local $g i32) (local $r i32) (local $pr i32) (local $o i32)
+    (local $stride i32) (local $qStride i32) (local $rowOut i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 0)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (block $rowsDone
-      (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
-      (loop $row
-        (local.set $qj (local.get $q))
-        (local.set $j (local.get $nq))
-        (loop $query
-          (f64.store (local.get $out) (call $dot_bool (local.get $p) (local.get $qj) (local.get $n)))
-          (local.set $out (i32.add (local.get $out) (i32.const 8)))
-          (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
-          (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
-        (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+    (local.set $rowOut (i32.shl (local.get $nq) (i32.const 3)))
+    (local.set $left (local.get $nq))
+    (block $groupsDone
+      (br_if $groupsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
+      (loop $groups
+        (if (i32.ge_u (local.get $left) (i32.const 2))
+          (then
+            (local.set $g (i32.const 2))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row2
+              (call $dot2_bool (local.get $pr) (local.get $q) (local.get $qStride) (local.get $n) (local.get $o))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row2 (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+          (else
+            (local.set $g (i32.const 1))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row1
+              (f64.store (local.get $o) (call $dot_bool (local.get $pr) (local.get $q) (local.get $n)))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row1 (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))))
+        (local.set $q (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $qStride))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $g) (i32.const 3))))
+        (br_if $groups (local.tee $left (i32.sub (local.get $left) (local.get $g)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; int16
@@ -2667,24 +2926,95 @@
         (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
     (local.get $res))
 
+  ;; dot of one row with 2 queries, int16
+  (func $dot2_i16 (param $p i32) (param $q i32) (param $qStride i32) (param $n i32) (param $out i32)
+    (local $s0_0 v128) (local $s0_1 v128) (local $s0_2 v128) (local $s0_3 v128) (local $s1_0 v128) (local $s1_1 v128) (local $s1_2 v128) (local $s1_3 v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $w v128)
+    (local $q0 i32) (local $r0 f64) (local $q1 i32) (local $r1 f64)
+    (local $end i32) (local $e64 f64)
+    (local.set $q0 (local.get $q))
+    (local.set $q1 (i32.add (local.get $q0) (local.get $qStride)))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 1))))
+    (block $blocksDone
+      (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
+      (loop $blocks
+        (local.set $w (v128.load16x4_s offset=0 align=2 (local.get $p)))
+        (local.set $x0 (f64x2.convert_low_i32x4_s (local.get $w)))
+        (local.set $x1 (f64x2.convert_low_i32x4_s (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $w) (local.get $w))))
+        (local.set $w (v128.load16x4_s offset=8 align=2 (local.get $p)))
+        (local.set $x2 (f64x2.convert_low_i32x4_s (local.get $w)))
+        (local.set $x3 (f64x2.convert_low_i32x4_s (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $w) (local.get $w))))
+        (local.set $s0_0 (f64x2.add (local.get $s0_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q0)))))
+        (local.set $s1_0 (f64x2.add (local.get $s1_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q1)))))
+        (local.set $s0_1 (f64x2.add (local.get $s0_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q0)))))
+        (local.set $s1_1 (f64x2.add (local.get $s1_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q1)))))
+        (local.set $s0_2 (f64x2.add (local.get $s0_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q0)))))
+        (local.set $s1_2 (f64x2.add (local.get $s1_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q1)))))
+        (local.set $s0_3 (f64x2.add (local.get $s0_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q0)))))
+        (local.set $s1_3 (f64x2.add (local.get $s1_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 64)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 64)))
+        (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
+    (local.set $s0_0 (f64x2.add
+      (f64x2.add (local.get $s0_0) (local.get $s0_1)) (f64x2.add (local.get $s0_2) (local.get $s0_3))))
+    (local.set $r0 (f64.add (f64x2.extract_lane 0 (local.get $s0_0)) (f64x2.extract_lane 1 (local.get $s0_0))))
+    (local.set $s1_0 (f64x2.add
+      (f64x2.add (local.get $s1_0) (local.get $s1_1)) (f64x2.add (local.get $s1_2) (local.get $s1_3))))
+    (local.set $r1 (f64.add (f64x2.extract_lane 0 (local.get $s1_0)) (f64x2.extract_lane 1 (local.get $s1_0))))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const 1))))
+    (block $done
+      (br_if $done (i32.eq (local.get $p) (local.get $end)))
+      (loop $tail
+        (local.set $e64 (f64.convert_i32_s (i32.load16_s align=2 (local.get $p))))
+        (local.set $r0 (f64.add (local.get $r0) (f64.mul (local.get $e64) (f64.load (local.get $q0)))))
+        (local.set $r1 (f64.add (local.get $r1) (f64.mul (local.get $e64) (f64.load (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 2)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 8)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 8)))
+        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
+    (f64.store offset=0 (local.get $out) (local.get $r0))
+    (f64.store offset=8 (local.get $out) (local.get $r1)))
+
   ;; dotMany, int16
   (func $dotMany_i16 (export "dotMany_i16")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $left i32) (local $g i32) (local $r i32) (local $pr i32) (local $o i32)
+    (local $stride i32) (local $qStride i32) (local $rowOut i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 1)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (block $rowsDone
-      (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
-      (loop $row
-        (local.set $qj (local.get $q))
-        (local.set $j (local.get $nq))
-        (loop $query
-          (f64.store (local.get $out) (call $dot_i16 (local.get $p) (local.get $qj) (local.get $n)))
-          (local.set $out (i32.add (local.get $out) (i32.const 8)))
-          (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
-          (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
-        (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+    (local.set $rowOut (i32.shl (local.get $nq) (i32.const 3)))
+    (local.set $left (local.get $nq))
+    (block $groupsDone
+      (br_if $groupsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
+      (loop $groups
+        (if (i32.ge_u (local.get $left) (i32.const 2))
+          (then
+            (local.set $g (i32.const 2))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row2
+              (call $dot2_i16 (local.get $pr) (local.get $q) (local.get $qStride) (local.get $n) (local.get $o))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row2 (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+          (else
+            (local.set $g (i32.const 1))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row1
+              (f64.store (local.get $o) (call $dot_i16 (local.get $pr) (local.get $q) (local.get $n)))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row1 (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))))
+        (local.set $q (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $qStride))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $g) (i32.const 3))))
+        (br_if $groups (local.tee $left (i32.sub (local.get $left) (local.get $g)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; uint16
@@ -3010,24 +3340,95 @@
         (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
     (local.get $res))
 
+  ;; dot of one row with 2 queries, uint16
+  (func $dot2_u16 (param $p i32) (param $q i32) (param $qStride i32) (param $n i32) (param $out i32)
+    (local $s0_0 v128) (local $s0_1 v128) (local $s0_2 v128) (local $s0_3 v128) (local $s1_0 v128) (local $s1_1 v128) (local $s1_2 v128) (local $s1_3 v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $w v128)
+    (local $q0 i32) (local $r0 f64) (local $q1 i32) (local $r1 f64)
+    (local $end i32) (local $e64 f64)
+    (local.set $q0 (local.get $q))
+    (local.set $q1 (i32.add (local.get $q0) (local.get $qStride)))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 1))))
+    (block $blocksDone
+      (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
+      (loop $blocks
+        (local.set $w (v128.load16x4_u offset=0 align=2 (local.get $p)))
+        (local.set $x0 (f64x2.convert_low_i32x4_s (local.get $w)))
+        (local.set $x1 (f64x2.convert_low_i32x4_s (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $w) (local.get $w))))
+        (local.set $w (v128.load16x4_u offset=8 align=2 (local.get $p)))
+        (local.set $x2 (f64x2.convert_low_i32x4_s (local.get $w)))
+        (local.set $x3 (f64x2.convert_low_i32x4_s (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $w) (local.get $w))))
+        (local.set $s0_0 (f64x2.add (local.get $s0_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q0)))))
+        (local.set $s1_0 (f64x2.add (local.get $s1_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q1)))))
+        (local.set $s0_1 (f64x2.add (local.get $s0_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q0)))))
+        (local.set $s1_1 (f64x2.add (local.get $s1_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q1)))))
+        (local.set $s0_2 (f64x2.add (local.get $s0_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q0)))))
+        (local.set $s1_2 (f64x2.add (local.get $s1_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q1)))))
+        (local.set $s0_3 (f64x2.add (local.get $s0_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q0)))))
+        (local.set $s1_3 (f64x2.add (local.get $s1_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 64)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 64)))
+        (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
+    (local.set $s0_0 (f64x2.add
+      (f64x2.add (local.get $s0_0) (local.get $s0_1)) (f64x2.add (local.get $s0_2) (local.get $s0_3))))
+    (local.set $r0 (f64.add (f64x2.extract_lane 0 (local.get $s0_0)) (f64x2.extract_lane 1 (local.get $s0_0))))
+    (local.set $s1_0 (f64x2.add
+      (f64x2.add (local.get $s1_0) (local.get $s1_1)) (f64x2.add (local.get $s1_2) (local.get $s1_3))))
+    (local.set $r1 (f64.add (f64x2.extract_lane 0 (local.get $s1_0)) (f64x2.extract_lane 1 (local.get $s1_0))))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const 1))))
+    (block $done
+      (br_if $done (i32.eq (local.get $p) (local.get $end)))
+      (loop $tail
+        (local.set $e64 (f64.convert_i32_s (i32.load16_u align=2 (local.get $p))))
+        (local.set $r0 (f64.add (local.get $r0) (f64.mul (local.get $e64) (f64.load (local.get $q0)))))
+        (local.set $r1 (f64.add (local.get $r1) (f64.mul (local.get $e64) (f64.load (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 2)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 8)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 8)))
+        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
+    (f64.store offset=0 (local.get $out) (local.get $r0))
+    (f64.store offset=8 (local.get $out) (local.get $r1)))
+
   ;; dotMany, uint16
   (func $dotMany_u16 (export "dotMany_u16")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $left i32) (local $g i32) (local $r i32) (local $pr i32) (local $o i32)
+    (local $stride i32) (local $qStride i32) (local $rowOut i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 1)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (block $rowsDone
-      (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
-      (loop $row
-        (local.set $qj (local.get $q))
-        (local.set $j (local.get $nq))
-        (loop $query
-          (f64.store (local.get $out) (call $dot_u16 (local.get $p) (local.get $qj) (local.get $n)))
-          (local.set $out (i32.add (local.get $out) (i32.const 8)))
-          (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
-          (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
-        (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+    (local.set $rowOut (i32.shl (local.get $nq) (i32.const 3)))
+    (local.set $left (local.get $nq))
+    (block $groupsDone
+      (br_if $groupsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
+      (loop $groups
+        (if (i32.ge_u (local.get $left) (i32.const 2))
+          (then
+            (local.set $g (i32.const 2))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row2
+              (call $dot2_u16 (local.get $pr) (local.get $q) (local.get $qStride) (local.get $n) (local.get $o))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row2 (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+          (else
+            (local.set $g (i32.const 1))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row1
+              (f64.store (local.get $o) (call $dot_u16 (local.get $pr) (local.get $q) (local.get $n)))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row1 (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))))
+        (local.set $q (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $qStride))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $g) (i32.const 3))))
+        (br_if $groups (local.tee $left (i32.sub (local.get $left) (local.get $g)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; int32
@@ -3325,24 +3726,92 @@
         (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
     (local.get $res))
 
+  ;; dot of one row with 2 queries, int32
+  (func $dot2_i32 (param $p i32) (param $q i32) (param $qStride i32) (param $n i32) (param $out i32)
+    (local $s0_0 v128) (local $s0_1 v128) (local $s0_2 v128) (local $s0_3 v128) (local $s1_0 v128) (local $s1_1 v128) (local $s1_2 v128) (local $s1_3 v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $q0 i32) (local $r0 f64) (local $q1 i32) (local $r1 f64)
+    (local $end i32) (local $e64 f64)
+    (local.set $q0 (local.get $q))
+    (local.set $q1 (i32.add (local.get $q0) (local.get $qStride)))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (block $blocksDone
+      (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
+      (loop $blocks
+        (local.set $x0 (f64x2.convert_low_i32x4_s (v128.load64_zero offset=0 align=4 (local.get $p))))
+        (local.set $x1 (f64x2.convert_low_i32x4_s (v128.load64_zero offset=8 align=4 (local.get $p))))
+        (local.set $x2 (f64x2.convert_low_i32x4_s (v128.load64_zero offset=16 align=4 (local.get $p))))
+        (local.set $x3 (f64x2.convert_low_i32x4_s (v128.load64_zero offset=24 align=4 (local.get $p))))
+        (local.set $s0_0 (f64x2.add (local.get $s0_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q0)))))
+        (local.set $s1_0 (f64x2.add (local.get $s1_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q1)))))
+        (local.set $s0_1 (f64x2.add (local.get $s0_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q0)))))
+        (local.set $s1_1 (f64x2.add (local.get $s1_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q1)))))
+        (local.set $s0_2 (f64x2.add (local.get $s0_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q0)))))
+        (local.set $s1_2 (f64x2.add (local.get $s1_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q1)))))
+        (local.set $s0_3 (f64x2.add (local.get $s0_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q0)))))
+        (local.set $s1_3 (f64x2.add (local.get $s1_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 32)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 64)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 64)))
+        (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
+    (local.set $s0_0 (f64x2.add
+      (f64x2.add (local.get $s0_0) (local.get $s0_1)) (f64x2.add (local.get $s0_2) (local.get $s0_3))))
+    (local.set $r0 (f64.add (f64x2.extract_lane 0 (local.get $s0_0)) (f64x2.extract_lane 1 (local.get $s0_0))))
+    (local.set $s1_0 (f64x2.add
+      (f64x2.add (local.get $s1_0) (local.get $s1_1)) (f64x2.add (local.get $s1_2) (local.get $s1_3))))
+    (local.set $r1 (f64.add (f64x2.extract_lane 0 (local.get $s1_0)) (f64x2.extract_lane 1 (local.get $s1_0))))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const 2))))
+    (block $done
+      (br_if $done (i32.eq (local.get $p) (local.get $end)))
+      (loop $tail
+        (local.set $e64 (f64.convert_i32_s (i32.load align=4 (local.get $p))))
+        (local.set $r0 (f64.add (local.get $r0) (f64.mul (local.get $e64) (f64.load (local.get $q0)))))
+        (local.set $r1 (f64.add (local.get $r1) (f64.mul (local.get $e64) (f64.load (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 8)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 8)))
+        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
+    (f64.store offset=0 (local.get $out) (local.get $r0))
+    (f64.store offset=8 (local.get $out) (local.get $r1)))
+
   ;; dotMany, int32
   (func $dotMany_i32 (export "dotMany_i32")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $left i32) (local $g i32) (local $r i32) (local $pr i32) (local $o i32)
+    (local $stride i32) (local $qStride i32) (local $rowOut i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 2)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (block $rowsDone
-      (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
-      (loop $row
-        (local.set $qj (local.get $q))
-        (local.set $j (local.get $nq))
-        (loop $query
-          (f64.store (local.get $out) (call $dot_i32 (local.get $p) (local.get $qj) (local.get $n)))
-          (local.set $out (i32.add (local.get $out) (i32.const 8)))
-          (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
-          (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
-        (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+    (local.set $rowOut (i32.shl (local.get $nq) (i32.const 3)))
+    (local.set $left (local.get $nq))
+    (block $groupsDone
+      (br_if $groupsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
+      (loop $groups
+        (if (i32.ge_u (local.get $left) (i32.const 2))
+          (then
+            (local.set $g (i32.const 2))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row2
+              (call $dot2_i32 (local.get $pr) (local.get $q) (local.get $qStride) (local.get $n) (local.get $o))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row2 (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+          (else
+            (local.set $g (i32.const 1))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row1
+              (f64.store (local.get $o) (call $dot_i32 (local.get $pr) (local.get $q) (local.get $n)))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row1 (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))))
+        (local.set $q (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $qStride))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $g) (i32.const 3))))
+        (br_if $groups (local.tee $left (i32.sub (local.get $left) (local.get $g)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; uint32
@@ -3640,24 +4109,92 @@
         (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
     (local.get $res))
 
+  ;; dot of one row with 2 queries, uint32
+  (func $dot2_u32 (param $p i32) (param $q i32) (param $qStride i32) (param $n i32) (param $out i32)
+    (local $s0_0 v128) (local $s0_1 v128) (local $s0_2 v128) (local $s0_3 v128) (local $s1_0 v128) (local $s1_1 v128) (local $s1_2 v128) (local $s1_3 v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $q0 i32) (local $r0 f64) (local $q1 i32) (local $r1 f64)
+    (local $end i32) (local $e64 f64)
+    (local.set $q0 (local.get $q))
+    (local.set $q1 (i32.add (local.get $q0) (local.get $qStride)))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+    (block $blocksDone
+      (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
+      (loop $blocks
+        (local.set $x0 (f64x2.convert_low_i32x4_u (v128.load64_zero offset=0 align=4 (local.get $p))))
+        (local.set $x1 (f64x2.convert_low_i32x4_u (v128.load64_zero offset=8 align=4 (local.get $p))))
+        (local.set $x2 (f64x2.convert_low_i32x4_u (v128.load64_zero offset=16 align=4 (local.get $p))))
+        (local.set $x3 (f64x2.convert_low_i32x4_u (v128.load64_zero offset=24 align=4 (local.get $p))))
+        (local.set $s0_0 (f64x2.add (local.get $s0_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q0)))))
+        (local.set $s1_0 (f64x2.add (local.get $s1_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q1)))))
+        (local.set $s0_1 (f64x2.add (local.get $s0_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q0)))))
+        (local.set $s1_1 (f64x2.add (local.get $s1_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q1)))))
+        (local.set $s0_2 (f64x2.add (local.get $s0_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q0)))))
+        (local.set $s1_2 (f64x2.add (local.get $s1_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q1)))))
+        (local.set $s0_3 (f64x2.add (local.get $s0_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q0)))))
+        (local.set $s1_3 (f64x2.add (local.get $s1_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 32)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 64)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 64)))
+        (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
+    (local.set $s0_0 (f64x2.add
+      (f64x2.add (local.get $s0_0) (local.get $s0_1)) (f64x2.add (local.get $s0_2) (local.get $s0_3))))
+    (local.set $r0 (f64.add (f64x2.extract_lane 0 (local.get $s0_0)) (f64x2.extract_lane 1 (local.get $s0_0))))
+    (local.set $s1_0 (f64x2.add
+      (f64x2.add (local.get $s1_0) (local.get $s1_1)) (f64x2.add (local.get $s1_2) (local.get $s1_3))))
+    (local.set $r1 (f64.add (f64x2.extract_lane 0 (local.get $s1_0)) (f64x2.extract_lane 1 (local.get $s1_0))))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const 2))))
+    (block $done
+      (br_if $done (i32.eq (local.get $p) (local.get $end)))
+      (loop $tail
+        (local.set $e64 (f64.convert_i32_u (i32.load align=4 (local.get $p))))
+        (local.set $r0 (f64.add (local.get $r0) (f64.mul (local.get $e64) (f64.load (local.get $q0)))))
+        (local.set $r1 (f64.add (local.get $r1) (f64.mul (local.get $e64) (f64.load (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 8)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 8)))
+        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
+    (f64.store offset=0 (local.get $out) (local.get $r0))
+    (f64.store offset=8 (local.get $out) (local.get $r1)))
+
   ;; dotMany, uint32
   (func $dotMany_u32 (export "dotMany_u32")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $left i32) (local $g i32) (local $r i32) (local $pr i32) (local $o i32)
+    (local $stride i32) (local $qStride i32) (local $rowOut i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 2)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (block $rowsDone
-      (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
-      (loop $row
-        (local.set $qj (local.get $q))
-        (local.set $j (local.get $nq))
-        (loop $query
-          (f64.store (local.get $out) (call $dot_u32 (local.get $p) (local.get $qj) (local.get $n)))
-          (local.set $out (i32.add (local.get $out) (i32.const 8)))
-          (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
-          (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
-        (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+    (local.set $rowOut (i32.shl (local.get $nq) (i32.const 3)))
+    (local.set $left (local.get $nq))
+    (block $groupsDone
+      (br_if $groupsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
+      (loop $groups
+        (if (i32.ge_u (local.get $left) (i32.const 2))
+          (then
+            (local.set $g (i32.const 2))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row2
+              (call $dot2_u32 (local.get $pr) (local.get $q) (local.get $qStride) (local.get $n) (local.get $o))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row2 (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+          (else
+            (local.set $g (i32.const 1))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row1
+              (f64.store (local.get $o) (call $dot_u32 (local.get $pr) (local.get $q) (local.get $n)))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row1 (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))))
+        (local.set $q (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $qStride))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $g) (i32.const 3))))
+        (br_if $groups (local.tee $left (i32.sub (local.get $left) (local.get $g)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; int64
@@ -4043,24 +4580,100 @@
         (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
     (local.get $res))
 
+  ;; dot of one row with 2 queries, int64
+  (func $dot2_i64 (param $p i32) (param $q i32) (param $qStride i32) (param $n i32) (param $out i32)
+    (local $s0_0 v128) (local $s0_1 v128) (local $s0_2 v128) (local $s0_3 v128) (local $s1_0 v128) (local $s1_1 v128) (local $s1_2 v128) (local $s1_3 v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $q0 i32) (local $r0 f64) (local $q1 i32) (local $r1 f64)
+    (local $end i32) (local $e64 f64)
+    (local.set $q0 (local.get $q))
+    (local.set $q1 (i32.add (local.get $q0) (local.get $qStride)))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 3))))
+    (block $blocksDone
+      (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
+      (loop $blocks
+        (local.set $x0 (f64x2.replace_lane 1
+          (f64x2.splat (f64.convert_i64_s (i64.load offset=0 align=8 (local.get $p))))
+          (f64.convert_i64_s (i64.load offset=8 align=8 (local.get $p)))))
+        (local.set $x1 (f64x2.replace_lane 1
+          (f64x2.splat (f64.convert_i64_s (i64.load offset=16 align=8 (local.get $p))))
+          (f64.convert_i64_s (i64.load offset=24 align=8 (local.get $p)))))
+        (local.set $x2 (f64x2.replace_lane 1
+          (f64x2.splat (f64.convert_i64_s (i64.load offset=32 align=8 (local.get $p))))
+          (f64.convert_i64_s (i64.load offset=40 align=8 (local.get $p)))))
+        (local.set $x3 (f64x2.replace_lane 1
+          (f64x2.splat (f64.convert_i64_s (i64.load offset=48 align=8 (local.get $p))))
+          (f64.convert_i64_s (i64.load offset=56 align=8 (local.get $p)))))
+        (local.set $s0_0 (f64x2.add (local.get $s0_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q0)))))
+        (local.set $s1_0 (f64x2.add (local.get $s1_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q1)))))
+        (local.set $s0_1 (f64x2.add (local.get $s0_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q0)))))
+        (local.set $s1_1 (f64x2.add (local.get $s1_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q1)))))
+        (local.set $s0_2 (f64x2.add (local.get $s0_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q0)))))
+        (local.set $s1_2 (f64x2.add (local.get $s1_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q1)))))
+        (local.set $s0_3 (f64x2.add (local.get $s0_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q0)))))
+        (local.set $s1_3 (f64x2.add (local.get $s1_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 64)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 64)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 64)))
+        (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
+    (local.set $s0_0 (f64x2.add
+      (f64x2.add (local.get $s0_0) (local.get $s0_1)) (f64x2.add (local.get $s0_2) (local.get $s0_3))))
+    (local.set $r0 (f64.add (f64x2.extract_lane 0 (local.get $s0_0)) (f64x2.extract_lane 1 (local.get $s0_0))))
+    (local.set $s1_0 (f64x2.add
+      (f64x2.add (local.get $s1_0) (local.get $s1_1)) (f64x2.add (local.get $s1_2) (local.get $s1_3))))
+    (local.set $r1 (f64.add (f64x2.extract_lane 0 (local.get $s1_0)) (f64x2.extract_lane 1 (local.get $s1_0))))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const 3))))
+    (block $done
+      (br_if $done (i32.eq (local.get $p) (local.get $end)))
+      (loop $tail
+        (local.set $e64 (f64.convert_i64_s (i64.load align=8 (local.get $p))))
+        (local.set $r0 (f64.add (local.get $r0) (f64.mul (local.get $e64) (f64.load (local.get $q0)))))
+        (local.set $r1 (f64.add (local.get $r1) (f64.mul (local.get $e64) (f64.load (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 8)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 8)))
+        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
+    (f64.store offset=0 (local.get $out) (local.get $r0))
+    (f64.store offset=8 (local.get $out) (local.get $r1)))
+
   ;; dotMany, int64
   (func $dotMany_i64 (export "dotMany_i64")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $left i32) (local $g i32) (local $r i32) (local $pr i32) (local $o i32)
+    (local $stride i32) (local $qStride i32) (local $rowOut i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 3)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (block $rowsDone
-      (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
-      (loop $row
-        (local.set $qj (local.get $q))
-        (local.set $j (local.get $nq))
-        (loop $query
-          (f64.store (local.get $out) (call $dot_i64 (local.get $p) (local.get $qj) (local.get $n)))
-          (local.set $out (i32.add (local.get $out) (i32.const 8)))
-          (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
-          (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
-        (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+    (local.set $rowOut (i32.shl (local.get $nq) (i32.const 3)))
+    (local.set $left (local.get $nq))
+    (block $groupsDone
+      (br_if $groupsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
+      (loop $groups
+        (if (i32.ge_u (local.get $left) (i32.const 2))
+          (then
+            (local.set $g (i32.const 2))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row2
+              (call $dot2_i64 (local.get $pr) (local.get $q) (local.get $qStride) (local.get $n) (local.get $o))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row2 (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+          (else
+            (local.set $g (i32.const 1))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row1
+              (f64.store (local.get $o) (call $dot_i64 (local.get $pr) (local.get $q) (local.get $n)))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row1 (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))))
+        (local.set $q (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $qStride))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $g) (i32.const 3))))
+        (br_if $groups (local.tee $left (i32.sub (local.get $left) (local.get $g)))))))
 
   ;; ---------------------------------------------------------------------------------------------
   ;; uint64
@@ -4446,22 +5059,98 @@
         (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
     (local.get $res))
 
+  ;; dot of one row with 2 queries, uint64
+  (func $dot2_u64 (param $p i32) (param $q i32) (param $qStride i32) (param $n i32) (param $out i32)
+    (local $s0_0 v128) (local $s0_1 v128) (local $s0_2 v128) (local $s0_3 v128) (local $s1_0 v128) (local $s1_1 v128) (local $s1_2 v128) (local $s1_3 v128)
+    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
+    (local $q0 i32) (local $r0 f64) (local $q1 i32) (local $r1 f64)
+    (local $end i32) (local $e64 f64)
+    (local.set $q0 (local.get $q))
+    (local.set $q1 (i32.add (local.get $q0) (local.get $qStride)))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 3))))
+    (block $blocksDone
+      (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
+      (loop $blocks
+        (local.set $x0 (f64x2.replace_lane 1
+          (f64x2.splat (f64.convert_i64_u (i64.load offset=0 align=8 (local.get $p))))
+          (f64.convert_i64_u (i64.load offset=8 align=8 (local.get $p)))))
+        (local.set $x1 (f64x2.replace_lane 1
+          (f64x2.splat (f64.convert_i64_u (i64.load offset=16 align=8 (local.get $p))))
+          (f64.convert_i64_u (i64.load offset=24 align=8 (local.get $p)))))
+        (local.set $x2 (f64x2.replace_lane 1
+          (f64x2.splat (f64.convert_i64_u (i64.load offset=32 align=8 (local.get $p))))
+          (f64.convert_i64_u (i64.load offset=40 align=8 (local.get $p)))))
+        (local.set $x3 (f64x2.replace_lane 1
+          (f64x2.splat (f64.convert_i64_u (i64.load offset=48 align=8 (local.get $p))))
+          (f64.convert_i64_u (i64.load offset=56 align=8 (local.get $p)))))
+        (local.set $s0_0 (f64x2.add (local.get $s0_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q0)))))
+        (local.set $s1_0 (f64x2.add (local.get $s1_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q1)))))
+        (local.set $s0_1 (f64x2.add (local.get $s0_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q0)))))
+        (local.set $s1_1 (f64x2.add (local.get $s1_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q1)))))
+        (local.set $s0_2 (f64x2.add (local.get $s0_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q0)))))
+        (local.set $s1_2 (f64x2.add (local.get $s1_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q1)))))
+        (local.set $s0_3 (f64x2.add (local.get $s0_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q0)))))
+        (local.set $s1_3 (f64x2.add (local.get $s1_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 64)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 64)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 64)))
+        (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
+    (local.set $s0_0 (f64x2.add
+      (f64x2.add (local.get $s0_0) (local.get $s0_1)) (f64x2.add (local.get $s0_2) (local.get $s0_3))))
+    (local.set $r0 (f64.add (f64x2.extract_lane 0 (local.get $s0_0)) (f64x2.extract_lane 1 (local.get $s0_0))))
+    (local.set $s1_0 (f64x2.add
+      (f64x2.add (local.get $s1_0) (local.get $s1_1)) (f64x2.add (local.get $s1_2) (local.get $s1_3))))
+    (local.set $r1 (f64.add (f64x2.extract_lane 0 (local.get $s1_0)) (f64x2.extract_lane 1 (local.get $s1_0))))
+    (local.set $end
+      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const 3))))
+    (block $done
+      (br_if $done (i32.eq (local.get $p) (local.get $end)))
+      (loop $tail
+        (local.set $e64 (f64.convert_i64_u (i64.load align=8 (local.get $p))))
+        (local.set $r0 (f64.add (local.get $r0) (f64.mul (local.get $e64) (f64.load (local.get $q0)))))
+        (local.set $r1 (f64.add (local.get $r1) (f64.mul (local.get $e64) (f64.load (local.get $q1)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 8)))
+        (local.set $q0 (i32.add (local.get $q0) (i32.const 8)))
+        (local.set $q1 (i32.add (local.get $q1) (i32.const 8)))
+        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
+    (f64.store offset=0 (local.get $out) (local.get $r0))
+    (f64.store offset=8 (local.get $out) (local.get $r1)))
+
   ;; dotMany, uint64
   (func $dotMany_u64 (export "dotMany_u64")
     (param $p i32) (param $rows i32) (param $n i32) (param $q i32) (param $nq i32) (param $out i32)
-    (local $j i32) (local $qj i32) (local $stride i32) (local $qStride i32)
+    (local $left i32) (local $g i32) (local $r i32) (local $pr i32) (local $o i32)
+    (local $stride i32) (local $qStride i32) (local $rowOut i32)
     (local.set $stride (i32.shl (local.get $n) (i32.const 3)))
     (local.set $qStride (i32.shl (local.get $n) (i32.const 3)))
-    (block $rowsDone
-      (br_if $rowsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
-      (loop $row
-        (local.set $qj (local.get $q))
-        (local.set $j (local.get $nq))
-        (loop $query
-          (f64.store (local.get $out) (call $dot_u64 (local.get $p) (local.get $qj) (local.get $n)))
-          (local.set $out (i32.add (local.get $out) (i32.const 8)))
-          (local.set $qj (i32.add (local.get $qj) (local.get $qStride)))
-          (br_if $query (local.tee $j (i32.sub (local.get $j) (i32.const 1)))))
-        (local.set $p (i32.add (local.get $p) (local.get $stride)))
-        (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1)))))))
+    (local.set $rowOut (i32.shl (local.get $nq) (i32.const 3)))
+    (local.set $left (local.get $nq))
+    (block $groupsDone
+      (br_if $groupsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
+      (loop $groups
+        (if (i32.ge_u (local.get $left) (i32.const 2))
+          (then
+            (local.set $g (i32.const 2))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row2
+              (call $dot2_u64 (local.get $pr) (local.get $q) (local.get $qStride) (local.get $n) (local.get $o))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row2 (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
+          (else
+            (local.set $g (i32.const 1))
+            (local.set $pr (local.get $p))
+            (local.set $o (local.get $out))
+            (local.set $r (local.get $rows))
+            (loop $row1
+              (f64.store (local.get $o) (call $dot_u64 (local.get $pr) (local.get $q) (local.get $n)))
+              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+              (br_if $row1 (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))))
+        (local.set $q (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $qStride))))
+        (local.set $out (i32.add (local.get $out) (i32.shl (local.get $g) (i32.const 3))))
+        (br_if $groups (local.tee $left (i32.sub (local.get $left) (local.get $g)))))))
 )
