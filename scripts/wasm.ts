@@ -62,9 +62,10 @@ interface ElementType {
   /** An f64 expression for the element at $p. */
   readonly scalar: string;
   /**
-   * How many queries dotMany scores against a row at once, sharing each block's load and widening:
-   * 1 for float64, whose blocks are plain loads, since 2 queries' 8 accumulators beside the 4
-   * loaded vectors leave V8 short of registers (measured: 10% slower than 1).
+   * How many queries dotMany scores against a row at once, sharing each block's load and widening.
+   * 1 for float64 and float32, whose blocks are a load (and a convert V8 folds into it): 2 queries'
+   * 8 accumulators beside the 4 widened vectors leave V8 short of registers, and it spills
+   * accumulators (measured: 8-15% slower than 1).
    */
   readonly dotGroup: number;
 }
@@ -195,7 +196,7 @@ const ELEMENT_TYPES: readonly ElementType[] = [
       )
       .join('\n'),
     scalar: '(f64.promote_f32 (f32.load align=4 (local.get $p)))',
-    dotGroup: 2,
+    dotGroup: 1,
   },
   {
     suffix: 'f16',

@@ -668,55 +668,6 @@
         (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
     (local.get $res))
 
-  ;; dot of one row with 2 queries, float32
-  (func $dot2_f32 (param $p i32) (param $q i32) (param $qStride i32) (param $n i32) (param $out i32)
-    (local $s0_0 v128) (local $s0_1 v128) (local $s0_2 v128) (local $s0_3 v128) (local $s1_0 v128) (local $s1_1 v128) (local $s1_2 v128) (local $s1_3 v128)
-    (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $x3 v128)
-    (local $q0 i32) (local $r0 f64) (local $q1 i32) (local $r1 f64)
-    (local $end i32) (local $e64 f64)
-    (local.set $q0 (local.get $q))
-    (local.set $q1 (i32.add (local.get $q0) (local.get $qStride)))
-    (local.set $end
-      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
-    (block $blocksDone
-      (br_if $blocksDone (i32.eq (local.get $p) (local.get $end)))
-      (loop $blocks
-        (local.set $x0 (f64x2.promote_low_f32x4 (v128.load64_zero offset=0 align=4 (local.get $p))))
-        (local.set $x1 (f64x2.promote_low_f32x4 (v128.load64_zero offset=8 align=4 (local.get $p))))
-        (local.set $x2 (f64x2.promote_low_f32x4 (v128.load64_zero offset=16 align=4 (local.get $p))))
-        (local.set $x3 (f64x2.promote_low_f32x4 (v128.load64_zero offset=24 align=4 (local.get $p))))
-        (local.set $s0_0 (f64x2.add (local.get $s0_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q0)))))
-        (local.set $s1_0 (f64x2.add (local.get $s1_0) (f64x2.mul (local.get $x0) (v128.load offset=0 align=8 (local.get $q1)))))
-        (local.set $s0_1 (f64x2.add (local.get $s0_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q0)))))
-        (local.set $s1_1 (f64x2.add (local.get $s1_1) (f64x2.mul (local.get $x1) (v128.load offset=16 align=8 (local.get $q1)))))
-        (local.set $s0_2 (f64x2.add (local.get $s0_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q0)))))
-        (local.set $s1_2 (f64x2.add (local.get $s1_2) (f64x2.mul (local.get $x2) (v128.load offset=32 align=8 (local.get $q1)))))
-        (local.set $s0_3 (f64x2.add (local.get $s0_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q0)))))
-        (local.set $s1_3 (f64x2.add (local.get $s1_3) (f64x2.mul (local.get $x3) (v128.load offset=48 align=8 (local.get $q1)))))
-        (local.set $p (i32.add (local.get $p) (i32.const 32)))
-        (local.set $q0 (i32.add (local.get $q0) (i32.const 64)))
-        (local.set $q1 (i32.add (local.get $q1) (i32.const 64)))
-        (br_if $blocks (i32.ne (local.get $p) (local.get $end)))))
-    (local.set $s0_0 (f64x2.add
-      (f64x2.add (local.get $s0_0) (local.get $s0_1)) (f64x2.add (local.get $s0_2) (local.get $s0_3))))
-    (local.set $r0 (f64.add (f64x2.extract_lane 0 (local.get $s0_0)) (f64x2.extract_lane 1 (local.get $s0_0))))
-    (local.set $s1_0 (f64x2.add
-      (f64x2.add (local.get $s1_0) (local.get $s1_1)) (f64x2.add (local.get $s1_2) (local.get $s1_3))))
-    (local.set $r1 (f64.add (f64x2.extract_lane 0 (local.get $s1_0)) (f64x2.extract_lane 1 (local.get $s1_0))))
-    (local.set $end
-      (i32.add (local.get $p) (i32.shl (i32.and (local.get $n) (i32.const 7)) (i32.const 2))))
-    (block $done
-      (br_if $done (i32.eq (local.get $p) (local.get $end)))
-      (loop $tail
-        (local.set $e64 (f64.promote_f32 (f32.load align=4 (local.get $p))))
-        (local.set $r0 (f64.add (local.get $r0) (f64.mul (local.get $e64) (f64.load (local.get $q0)))))
-        (local.set $r1 (f64.add (local.get $r1) (f64.mul (local.get $e64) (f64.load (local.get $q1)))))
-        (local.set $p (i32.add (local.get $p) (i32.const 4)))
-        (local.set $q0 (i32.add (local.get $q0) (i32.const 8)))
-        (local.set $q1 (i32.add (local.get $q1) (i32.const 8)))
-        (br_if $tail (i32.ne (local.get $p) (local.get $end)))))
-    (f64.store offset=0 (local.get $out) (local.get $r0))
-    (f64.store offset=8 (local.get $out) (local.get $r1)))
 
   ;; dotMany, float32
   (func $dotMany_f32 (export "dotMany_f32")
@@ -730,27 +681,15 @@
     (block $groupsDone
       (br_if $groupsDone (i32.or (i32.eqz (local.get $rows)) (i32.eqz (local.get $nq))))
       (loop $groups
-        (if (i32.ge_u (local.get $left) (i32.const 2))
-          (then
-            (local.set $g (i32.const 2))
-            (local.set $pr (local.get $p))
-            (local.set $o (local.get $out))
-            (local.set $r (local.get $rows))
-            (loop $row2
-              (call $dot2_f32 (local.get $pr) (local.get $q) (local.get $qStride) (local.get $n) (local.get $o))
-              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
-              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
-              (br_if $row2 (local.tee $r (i32.sub (local.get $r) (i32.const 1))))))
-          (else
-            (local.set $g (i32.const 1))
-            (local.set $pr (local.get $p))
-            (local.set $o (local.get $out))
-            (local.set $r (local.get $rows))
-            (loop $row1
-              (f64.store (local.get $o) (call $dot_f32 (local.get $pr) (local.get $q) (local.get $n)))
-              (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
-              (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
-              (br_if $row1 (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))))
+        (local.set $g (i32.const 1))
+        (local.set $pr (local.get $p))
+        (local.set $o (local.get $out))
+        (local.set $r (local.get $rows))
+        (loop $row1
+          (f64.store (local.get $o) (call $dot_f32 (local.get $pr) (local.get $q) (local.get $n)))
+          (local.set $pr (i32.add (local.get $pr) (local.get $stride)))
+          (local.set $o (i32.add (local.get $o) (local.get $rowOut)))
+          (br_if $row1 (local.tee $r (i32.sub (local.get $r) (i32.const 1)))))
         (local.set $q (i32.add (local.get $q) (i32.mul (local.get $g) (local.get $qStride))))
         (local.set $out (i32.add (local.get $out) (i32.shl (local.get $g) (i32.const 3))))
         (br_if $groups (local.tee $left (i32.sub (local.get $left) (local.get $g)))))))
