@@ -74,7 +74,7 @@ export function runClaimedChunks(task: ChunkTask, beforeChunk?: (task: ChunkTask
     const c = Atomics.add(control, NEXT_CHUNK, 1);
     if (c >= chunks) break;
     beforeChunk?.(task);
-    rowsDone += runChunk(task, control, plan[c], plan[c + 1], plan[chunks + 1 + c]);
+    rowsDone += runChunk(task, control, small(plan[c]), small(plan[c + 1]), small(plan[chunks + 1 + c]));
     ran++;
     if (Atomics.load(control, CANCEL) !== 0) {
       cancelled = true;
@@ -82,6 +82,15 @@ export function runClaimedChunks(task: ChunkTask, beforeChunk?: (task: ChunkTask
     }
   }
   return { rowsDone, cancelled, chunks: ran, runSeconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * A plan entry as a small integer where it fits one: read from a Float64Array it would stay a double,
+ * and a double row offset makes every index in the generated expression kernels a double too
+ * (measured: 30-60% slower JS kernels).
+ */
+function small(value: number): number {
+  return value <= 0x7fffffff ? value | 0 : value;
 }
 
 /** Runs rows [r0, r1), their values from `resultIndex` on, until done or cancelled; returns the rows done. */
