@@ -98,7 +98,30 @@ function builtinOf(text: string): BuiltinName | undefined {
   return (match?.[1] ?? match?.[2]) as BuiltinName | undefined;
 }
 
+/** Recent compilations by text and shape: a job checks, prepares and costs its expression. */
+const COMPILED_CACHE_SIZE = 64;
+const compiled = new Map<string, CompiledExpr>();
+
 function compile(params: Params, dataset: DatasetShape, simd = false): CompiledExpr {
+  const key = JSON.stringify([
+    params.expr,
+    simd,
+    dataset.rowLength,
+    dataset.shardOf?.rows ?? dataset.rows,
+    dataset.dtype,
+    params.vector?.length,
+    Object.keys(params.args ?? {}),
+    dataset.segmentRows,
+  ]);
+  const hit = compiled.get(key);
+  if (hit !== undefined) return hit;
+  const fresh = compileFresh(params, dataset, simd);
+  compiled.set(key, fresh);
+  if (compiled.size > COMPILED_CACHE_SIZE) compiled.delete(compiled.keys().next().value!);
+  return fresh;
+}
+
+function compileFresh(params: Params, dataset: DatasetShape, simd: boolean): CompiledExpr {
   return compileExpr(params.expr, {
     simd,
     rowLength: dataset.rowLength,
