@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ahead, QueryHeaps } from '../../src/jobs/query-heaps.js';
 import { topK } from '../../src/jobs/topk.js';
-
-function mulberry32(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(t ^ (t >>> 15), t | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { mulberry32 } from '../helpers/random.js';
 
 /** Few distinct values, so ties are common, with NaN and both infinities among them. */
 function values(rng: () => number, count: number): number[] {

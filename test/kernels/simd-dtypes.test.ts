@@ -10,16 +10,7 @@ import {
   pairwiseSumSquares,
 } from '../../src/jobs/kernels/pairwise.js';
 import { type SimdKernels, simdKernelsFor } from '../../src/jobs/kernels/simd.js';
-
-function mulberry32(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(t ^ (t >>> 15), t | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { mulberry32 } from '../helpers/random.js';
 
 function gaussian(rng: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
